@@ -1,0 +1,1 @@
+"""Huawei Cloud COC: task IDs and tickets, request signing, and the client."""

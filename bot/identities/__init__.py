@@ -1,0 +1,1 @@
+"""Identities: who a Slack user acts as in Huawei Cloud, and the credentials that yields."""
