@@ -1,0 +1,83 @@
+"""Completing audit records that a crash left pending.
+
+A record is written before the COC call and completed after it. One still pending when its
+lease has passed belongs to a process that died mid-call: ask COC, under the same identity,
+whether the task is now enabled, complete the record, and tell the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot import messages
+from bot.audit.store import AuditRecord, AuditStore, Outcome
+from bot.coc.client import CocClient
+from bot.errors import CocError, CocUnavailable, CredentialsError
+from bot.slack.escape import escape
+from bot.identities.model import IdentityMap
+from bot.identities.provider import CredentialProvider
+from bot.slack.delivery import Audience, Delivery
+
+log = logging.getLogger(__name__)
+
+NOTE = "reconciled after a restart"
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        store: AuditStore,
+        coc: CocClient,
+        credentials: CredentialProvider,
+        identity_map: Callable[[], IdentityMap],
+        delivery: Delivery,
+        lease: timedelta,
+    ) -> None:
+        self._store = store
+        self._coc = coc
+        self._credentials = credentials
+        self._identity_map = identity_map
+        self._delivery = delivery
+        self._lease = lease
+
+    async def run_once(self) -> int:
+        """Reconcile every abandoned record this process wins; returns how many it completed."""
+        done = 0
+        for record in await self._store.abandoned():
+            if not await self._store.take_over(record.id, lease=self._lease):
+                continue  # another process took it
+            await self._reconcile(record)
+            done += 1
+        return done
+
+    async def _reconcile(self, record: AuditRecord) -> None:
+        outcome, state, reason = await self._ask_coc(record)
+        await self._store.finish(record.id, outcome, error_msg=reason, note=NOTE)
+        log.info("reconciled record %s for task %s: %s", record.id, record.task_id, outcome.value)
+        text = messages.reconciled(record.task_id, record.slack_user, record.identity or "?", state)
+        await self._delivery.to_channel(Audience(record.channel, record.slack_user), text)
+
+    async def _ask_coc(self, record: AuditRecord) -> tuple[Outcome, str, str | None]:
+        identity_map = self._identity_map()
+        identity = identity_map.identities.get(record.identity or "")
+        if identity is None:
+            reason = f"identity {record.identity!r} is no longer in the identity map"
+            return Outcome.UNKNOWN, messages.RECONCILED_UNKNOWN.format(reason=escape(reason)), reason
+        try:
+            credentials = await self._credentials.credentials_for(identity, identity_map, record.slack_user)
+            details = await self._coc.get_task(record.task_id, credentials, identity.domain_id)
+        except (CocError, CocUnavailable, CredentialsError) as exc:
+            reason = _describe(exc)
+            return Outcome.UNKNOWN, messages.RECONCILED_UNKNOWN.format(reason=escape(reason)), reason
+        if details.enabled:
+            return Outcome.ENABLED, messages.RECONCILED_ENABLED, None
+        return Outcome.FAILED, messages.RECONCILED_DISABLED, "task still disabled after a restart"
+
+
+def _describe(exc: CocError | CocUnavailable | CredentialsError) -> str:
+    if isinstance(exc, CocError):
+        return f"COC answered {exc.error_code}: {exc.error_msg}"
+    return exc.reason

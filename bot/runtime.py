@@ -1,0 +1,171 @@
+"""The running bot's parts, built once from the settings and wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError as SdkApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import logs
+from bot.audit.store import AuditStore
+from bot.coc.client import CocClient
+from bot.enabling.reconcile import Reconciler
+from bot.enabling.service import EnableService
+from bot.errors import ConfigError, StoreError
+from bot.health import Readiness
+from bot.identities.provider import CredentialProvider
+from bot.identities.resolver import IdentityResolver, slack_email_lookup
+from bot.identities.watch import IdentityMapHolder
+from bot.settings import Settings
+from bot.slack import commands, views
+from bot.slack.context import ListenerContext
+from bot.slack.delivery import Delivery
+
+log = logging.getLogger(__name__)
+
+BACKGROUND_INTERVAL_SECONDS = 15.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    http: httpx.AsyncClient
+    slack: AsyncWebClient
+    identities: IdentityMapHolder
+    store: AuditStore
+    service: EnableService
+    reconciler: Reconciler
+    bolt: AsyncApp
+    readiness: Readiness
+
+    @classmethod
+    async def create(cls, settings: Settings) -> Runtime:
+        """Build every part; a bad identity map or store stops here with a message naming the fix."""
+        identities = IdentityMapHolder(settings.identities.identity_map)
+        store = await AuditStore.open(settings.store.database_url)
+        timeout = settings.coc.timeout_seconds
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            headers={"User-Agent": "enable-schedule/0.1"},
+        )
+        slack = AsyncWebClient(
+            token=settings.slack.bot_token.get_secret_value(),
+            base_url=settings.slack.api_url,
+            timeout=10,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        )
+        credentials = CredentialProvider(
+            http, settings.iam.endpoint, renew_margin=timedelta(seconds=settings.iam.renew_margin_seconds),
+            retries=settings.coc.retries,
+        )
+        coc = CocClient(http, settings.coc.base_url, retries=settings.coc.retries)
+        delivery = Delivery(slack)
+        # A pending record is abandoned once every retry of its COC call has surely timed out.
+        lease = timedelta(seconds=timeout * (settings.coc.retries + 1) + 10 * settings.coc.retries + 15)
+        service = EnableService(
+            store=store, coc=coc, credentials=credentials, identity_map=lambda: identities.current,
+            delivery=delivery, lease=lease, in_flight_wait=lease.total_seconds(),
+        )
+        reconciler = Reconciler(
+            store=store, coc=coc, credentials=credentials, identity_map=lambda: identities.current,
+            delivery=delivery, lease=lease,
+        )
+        resolver = IdentityResolver(
+            lambda: identities.current, slack_email_lookup(slack),
+            email_ttl=timedelta(seconds=settings.identities.email_cache_seconds),
+        )
+        signing_secret = settings.slack.signing_secret
+        bolt = AsyncApp(
+            client=slack,
+            signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+            request_verification_enabled=signing_secret is not None and not settings.slack.socket_mode,
+            process_before_response=False,
+        )
+        bolt.use(_request_id_middleware)
+        ctx = ListenerContext(resolver=resolver, service=service, store=store, identity_map=lambda: identities.current)
+        commands.register(bolt, ctx)
+        views.register(bolt, ctx)
+        readiness = Readiness(identity_map=True, store=True)
+        return cls(settings, http, slack, identities, store, service, reconciler, bolt, readiness)
+
+    async def start(self) -> None:
+        """Check Slack, reconcile what a crash left, and start the background checks."""
+        try:
+            auth = await self.slack.auth_test()
+        except SdkApiError as exc:
+            raise ConfigError(
+                f"SLACK_BOT_TOKEN was refused by Slack's auth.test ({exc.response.get('error')}); "
+                "set it to the app's Bot User OAuth Token (xoxb-…)"
+            ) from None
+        except Exception as exc:  # noqa: BLE001  any transport failure means the same: no Slack
+            raise ConfigError(
+                f"Slack's Web API at SLACK_API_URL={self.settings.slack.api_url} could not be reached: "
+                f"{type(exc).__name__}"
+            ) from exc
+        self.readiness.slack_auth = True
+        log.info("connected to Slack team %s as bot user %s", auth.get("team_id"), auth.get("user_id"))
+        await self._reconcile()
+        self._background = [
+            asyncio.create_task(self.identities.watch(self._stopping), name="identity map watch"),
+            asyncio.create_task(self._checks(), name="store checks"),
+        ]
+
+    async def stop(self, grace: float) -> None:
+        """Let running enables finish within ``grace`` seconds, then release every resource."""
+        unfinished = await self.service.drain(grace)
+        if unfinished:
+            log.error("%d enable(s) did not finish before shutdown; reconciliation will complete them", unfinished)
+        self._stopping.set()
+        for task in getattr(self, "_background", []):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.http.aclose()
+        await self.store.close()
+
+    def __post_init__(self) -> None:
+        self._stopping = asyncio.Event()
+
+    async def _reconcile(self) -> None:
+        try:
+            count = await self.reconciler.run_once()
+        except StoreError as exc:
+            log.error("reconciliation skipped: %s", exc)
+            return
+        if count:
+            log.info("reconciled %d record(s) left pending", count)
+
+    async def _checks(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), BACKGROUND_INTERVAL_SECONDS)
+            try:
+                await self.store.ping()
+            except StoreError as exc:
+                self.readiness.store = False
+                self.readiness.problems["store"] = str(exc)
+                log.error("audit store unreachable: %s", exc)
+                continue
+            self.readiness.store = True
+            self.readiness.problems.pop("store", None)
+            await self._reconcile()
+
+
+async def _request_id_middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+    # The HTTP edge starts an ID before Bolt runs; Socket Mode requests start theirs here.
+    known = context.get("request_id")
+    if isinstance(known, str):
+        logs.request_id.set(known)
+    else:
+        context["request_id"] = logs.new_request_id()
+    await next()

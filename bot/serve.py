@@ -1,0 +1,63 @@
+"""Running the bot until SIGTERM: HTTP mode through uvicorn, or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import uvicorn
+
+from bot import logs
+from bot.runtime import Runtime
+from bot.settings import Settings, load_settings
+from bot.slack import http_mode, socket_mode
+
+log = logging.getLogger(__name__)
+
+HTTP_DRAIN_SECONDS = 5.0
+"""How long uvicorn waits for open Slack requests; the rest of the grace goes to enables."""
+
+
+async def run(settings: Settings | None = None) -> None:
+    settings = settings or load_settings()
+    logs.configure(settings.log.log_level, settings.log.log_format)
+    runtime = await Runtime.create(settings)
+    try:
+        await runtime.start()
+        if settings.slack.socket_mode:
+            await _socket_mode(runtime)
+        else:
+            await _http_mode(runtime)
+    finally:
+        await runtime.stop(settings.server.shutdown_grace_seconds)
+    log.info("stopped")
+
+
+async def _http_mode(runtime: Runtime) -> None:
+    settings = runtime.settings
+    assert settings.slack.signing_secret is not None, "load_settings requires it in HTTP mode"
+    app = http_mode.create_app(runtime.bolt, settings.slack.signing_secret.get_secret_value(), runtime.readiness)
+    config = uvicorn.Config(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(HTTP_DRAIN_SECONDS),
+        proxy_headers=True,
+    )
+    server = uvicorn.Server(config)
+    log.info("serving Slack requests on %s:%d%s", settings.server.host, settings.server.port, http_mode.EVENTS_PATH)
+    await server.serve()
+    log.info("SIGTERM or SIGINT: no new requests; finishing enables in flight")
+
+
+async def _socket_mode(runtime: Runtime) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await socket_mode.run(runtime, stop)
+    log.info("SIGTERM or SIGINT: disconnected; finishing enables in flight")
