@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
             from bot.audit import cli
             from bot.settings import StoreSettings, load
 
-            return asyncio.run(cli.main(rest, load(StoreSettings).database_url))
+            code: int = asyncio.run(cli.main(rest, load(StoreSettings).database_url))
+            return code
         if args.command == "check":
             from bot import check
 

@@ -43,12 +43,16 @@ class CredentialsError(BotError):
 class CocError(BotError):
     """COC, or the API gateway in front of it, answered with an error code."""
 
-    def __init__(self, status: int, error_code: str, error_msg: str, request_id: str | None = None) -> None:
+    def __init__(
+        self, status: int, error_code: str, error_msg: str, request_id: str | None = None, *, attempts: int = 1
+    ) -> None:
         super().__init__(f"COC answered HTTP {status} {error_code}: {error_msg}")
         self.status = status
         self.error_code = error_code
         self.error_msg = error_msg
         self.request_id = request_id
+        self.attempts = attempts
+        """How many requests were sent; "already enabled" after a retry means the first one worked."""
 
 
 class CocUnavailable(BotError):

@@ -25,8 +25,13 @@ HELP = (
 )
 
 UNKNOWN_SUBCOMMAND = (
-    "I did not understand {text}. Use `" + COMMAND + " ST…` with a task ID, `" + COMMAND + " history`, or `"
-    + COMMAND + " help`."
+    "I did not understand {text}. Use `"
+    + COMMAND
+    + " ST…` with a task ID, `"
+    + COMMAND
+    + " history`, or `"
+    + COMMAND
+    + " help`."
 )
 
 # Inline errors in the modal, keyed to the field they belong to.
@@ -67,9 +72,7 @@ def channel_not_allowed_inline(identity: str) -> str:
 
 
 TRIGGER_EXPIRED = (
-    "Slack's window for opening the form ran out before I could open it. Please run `"
-    + COMMAND
-    + "` again."
+    "Slack's window for opening the form ran out before I could open it. Please run `" + COMMAND + "` again."
 )
 MODAL_FAILED = "I could not open the form ({error}). Please try again; if it keeps failing, tell the bot's admin."
 STORE_DOWN = "I cannot reach my audit store, so I will not enable anything right now. Please tell the bot's admin."
@@ -107,16 +110,13 @@ def enabled(user_id: str, identity: str, task_id: str, tickets: Sequence[Ticket]
     return f"{text}\n_{escape(note)}_" if note else text
 
 
-ALREADY_ENABLED_AFTER_RETRY = (
-    "COC answered \"already enabled\" to a retry of my own, so the first attempt went through."
-)
+ALREADY_ENABLED_AFTER_RETRY = 'COC answered "already enabled" to a retry of my own, so the first attempt went through.'
 
 ERROR_HINTS: dict[str, str] = {
     "COC.00014110": "The task is already enabled; nothing changed.",
     "COC.00014102": "COC has no task with this ID. Check the ID in the COC console.",
     "COC.00014121": (
-        "The task belongs to another Huawei Cloud account than this identity's. Ask an admin which "
-        "identity owns it."
+        "The task belongs to another Huawei Cloud account than this identity's. Ask an admin which identity owns it."
     ),
 }
 SIGNATURE_HINT = (
@@ -127,9 +127,7 @@ THROTTLED_HINT = "Huawei Cloud is throttling requests. Wait a minute and try aga
 PERMISSION_HINT = "This identity lacks the IAM permission coc:schedule:enable for this task."
 
 
-def coc_failed(
-    user_id: str, identity: str, task_id: str, error_code: str, error_msg: str, hint: str | None
-) -> str:
+def coc_failed(user_id: str, identity: str, task_id: str, error_code: str, error_msg: str, hint: str | None) -> str:
     text = (
         f":x: Could not enable the task. {_who(user_id, identity, task_id)}\n"
         f"COC answered {code(error_code)}: {escape(_clip(error_msg))}"
@@ -147,10 +145,7 @@ def coc_unavailable(user_id: str, identity: str, task_id: str, reason: str, may_
     else:
         consequence = "The request never reached COC, so the task was not enabled. Try again later."
         icon = ":x:"
-    return (
-        f"{icon} No answer from COC. {_who(user_id, identity, task_id)}\n"
-        f"{escape(reason)}. {consequence}"
-    )
+    return f"{icon} No answer from COC. {_who(user_id, identity, task_id)}\n{escape(reason)}. {consequence}"
 
 
 def credentials_failed(user_id: str, identity: str, task_id: str, reason: str) -> str:

@@ -65,7 +65,9 @@ class Runtime:
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )
         credentials = CredentialProvider(
-            http, settings.iam.endpoint, renew_margin=timedelta(seconds=settings.iam.renew_margin_seconds),
+            http,
+            settings.iam.endpoint,
+            renew_margin=timedelta(seconds=settings.iam.renew_margin_seconds),
             retries=settings.coc.retries,
         )
         coc = CocClient(http, settings.coc.base_url, retries=settings.coc.retries)
@@ -73,15 +75,25 @@ class Runtime:
         # A pending record is abandoned once every retry of its COC call has surely timed out.
         lease = timedelta(seconds=timeout * (settings.coc.retries + 1) + 10 * settings.coc.retries + 15)
         service = EnableService(
-            store=store, coc=coc, credentials=credentials, identity_map=lambda: identities.current,
-            delivery=delivery, lease=lease, in_flight_wait=lease.total_seconds(),
+            store=store,
+            coc=coc,
+            credentials=credentials,
+            identity_map=lambda: identities.current,
+            delivery=delivery,
+            lease=lease,
+            in_flight_wait=lease.total_seconds(),
         )
         reconciler = Reconciler(
-            store=store, coc=coc, credentials=credentials, identity_map=lambda: identities.current,
-            delivery=delivery, lease=lease,
+            store=store,
+            coc=coc,
+            credentials=credentials,
+            identity_map=lambda: identities.current,
+            delivery=delivery,
+            lease=lease,
         )
         resolver = IdentityResolver(
-            lambda: identities.current, slack_email_lookup(slack),
+            lambda: identities.current,
+            slack_email_lookup(slack),
             email_ttl=timedelta(seconds=settings.identities.email_cache_seconds),
         )
         signing_secret = settings.slack.signing_secret
@@ -107,7 +119,7 @@ class Runtime:
                 f"SLACK_BOT_TOKEN was refused by Slack's auth.test ({exc.response.get('error')}); "
                 "set it to the app's Bot User OAuth Token (xoxb-…)"
             ) from None
-        except Exception as exc:  # noqa: BLE001  any transport failure means the same: no Slack
+        except Exception as exc:  # any transport failure means the same: no Slack
             raise ConfigError(
                 f"Slack's Web API at SLACK_API_URL={self.settings.slack.api_url} could not be reached: "
                 f"{type(exc).__name__}"
@@ -161,7 +173,7 @@ class Runtime:
             await self._reconcile()
 
 
-async def _request_id_middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+async def _request_id_middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
     # The HTTP edge starts an ID before Bolt runs; Socket Mode requests start theirs here.
     known = context.get("request_id")
     if isinstance(known, str):

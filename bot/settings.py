@@ -93,8 +93,7 @@ class CocSettings(BaseSettings):
         except KeyError:
             known = ", ".join(sorted(COC_ENDPOINTS))
             raise ConfigError(
-                f"COC_REGION={self.region!r} has no known COC endpoint; use one of {known} "
-                "or set COC_ENDPOINT"
+                f"COC_REGION={self.region!r} has no known COC endpoint; use one of {known} or set COC_ENDPOINT"
             ) from None
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from bot import messages
 from bot.audit.store import Outcome
 from bot.coc import answers
-from bot.errors import CocError, CocUnavailable, CredentialsError
 from bot.enabling.request import EnableRequest
+from bot.errors import CocError, CocUnavailable, CredentialsError
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,11 @@ def enabled(request: EnableRequest, request_id: str | None, *, note: str | None 
 
 def coc_refused(request: EnableRequest, exc: CocError) -> AttemptOutcome:
     text = messages.coc_failed(
-        request.slack_user, request.identity.name, request.task_id, exc.error_code, exc.error_msg,
+        request.slack_user,
+        request.identity.name,
+        request.task_id,
+        exc.error_code,
+        exc.error_msg,
         answers.hint_for(exc),
     )
     return AttemptOutcome(Outcome.FAILED, text, exc.error_code, exc.error_msg, exc.request_id)

@@ -15,10 +15,10 @@ from bot import messages
 from bot.audit.store import AuditRecord, AuditStore, Outcome
 from bot.coc.client import CocClient
 from bot.errors import CocError, CocUnavailable, CredentialsError
-from bot.slack.escape import escape
 from bot.identities.model import IdentityMap
 from bot.identities.provider import CredentialProvider
 from bot.slack.delivery import Audience, Delivery
+from bot.slack.escape import escape
 
 log = logging.getLogger(__name__)
 

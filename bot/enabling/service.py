@@ -63,13 +63,13 @@ class EnableService:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def drain(self, timeout: float) -> int:
-        """Stop accepting and wait up to ``timeout`` for running enables; returns how many did not finish."""
+    async def drain(self, grace: float) -> int:
+        """Stop accepting and wait up to ``grace`` seconds for running enables; returns how many did not finish."""
         self._accepting = False
         pending = set(self._running)
         if pending:
-            log.info("waiting up to %.0f s for %d enable(s) in flight", timeout, len(pending))
-            _, pending = await asyncio.wait(pending, timeout=timeout)
+            log.info("waiting up to %.0f s for %d enable(s) in flight", grace, len(pending))
+            _, pending = await asyncio.wait(pending, timeout=grace)
         for task in pending:
             log.error("enable still running at shutdown: %s", task.get_name())
         return len(pending)
@@ -85,8 +85,12 @@ class EnableService:
         try:
             record = await self._store.begin(request.attempt(), lease=self._lease)
         except DuplicateSubmission as exc:
-            log.info("submission %s for task %s delivered again; already handled as record %s",
-                     request.submission_key, request.task_id, exc.existing.id)
+            log.info(
+                "submission %s for task %s delivered again; already handled as record %s",
+                request.submission_key,
+                request.task_id,
+                exc.existing.id,
+            )
             return
         except TaskInFlight as exc:
             await self._wait_for_holder(request, exc)
@@ -100,12 +104,18 @@ class EnableService:
 
         try:
             await self._store.finish(
-                record.id, result.outcome, error_code=result.error_code, error_msg=result.error_msg,
-                request_id=result.request_id, note=result.note,
+                record.id,
+                result.outcome,
+                error_code=result.error_code,
+                error_msg=result.error_msg,
+                request_id=result.request_id,
+                note=result.note,
             )
         except StoreError:
             log.exception("could not complete audit record %s for task %s", record.id, request.task_id)
-        log.info("task %s: %s as %s (record %s)", request.task_id, result.outcome.value, request.identity.name, record.id)
+        log.info(
+            "task %s: %s as %s (record %s)", request.task_id, result.outcome.value, request.identity.name, record.id
+        )
         await self._delivery.to_channel(request.audience, result.text)
 
     async def _call_coc(self, request: EnableRequest) -> AttemptOutcome:
@@ -113,7 +123,9 @@ class EnableService:
         renewed = False
         while True:
             try:
-                credentials = await self._credentials.credentials_for(request.identity, identity_map, request.slack_user)
+                credentials = await self._credentials.credentials_for(
+                    request.identity, identity_map, request.slack_user
+                )
             except CredentialsError as exc:
                 log.warning("identity %s has no credentials: %s", request.identity.name, exc.reason)
                 return outcome.no_credentials(request, exc)

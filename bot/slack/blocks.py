@@ -5,7 +5,7 @@ Nothing here talks to Slack; the handlers in ``commands`` and ``views`` send wha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.coc.tasks import TicketType
@@ -54,15 +54,29 @@ def _option(ticket_type: TicketType) -> dict[str, Any]:
     return {"text": _plain(ticket_type.value), "value": ticket_type.value}
 
 
-def _text_input(block_id: str, action_id: str, label: str, *, initial: str | None, optional: bool,
-                placeholder: str | None = None, hint: str | None = None, max_length: int = 64) -> Block:
+def _text_input(
+    block_id: str,
+    action_id: str,
+    label: str,
+    *,
+    initial: str | None,
+    optional: bool,
+    placeholder: str | None = None,
+    hint: str | None = None,
+    max_length: int = 64,
+) -> Block:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "max_length": max_length}
     if initial:
         element["initial_value"] = initial
     if placeholder:
         element["placeholder"] = _plain(placeholder)
-    block: Block = {"type": "input", "block_id": block_id, "optional": optional, "label": _plain(label),
-                    "element": element}
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": _plain(label),
+        "element": element,
+    }
     if hint:
         block["hint"] = _plain(hint)
     return block
@@ -76,17 +90,32 @@ def _ticket_blocks(row: int, values: Mapping[str, str | None]) -> list[Block]:
         "options": [_option(t) for t in TicketType],
     }
     chosen = values.get(TICKET_TYPE_INPUT)
-    if chosen in TicketType.__members__:
+    if chosen is not None and chosen in TicketType.__members__:
         select["initial_option"] = _option(TicketType(chosen))
     blocks: list[Block] = [
-        {"type": "section", "block_id": f"ticket_heading_{row}", "text": {"type": "mrkdwn", "text": f"*Ticket {row + 1}*"}},
-        {"type": "input", "block_id": ticket_block_id(TICKET_TYPE_INPUT, row), "optional": True,
-         "label": _plain(_LABELS[TICKET_TYPE_INPUT]), "element": select},
+        {
+            "type": "section",
+            "block_id": f"ticket_heading_{row}",
+            "text": {"type": "mrkdwn", "text": f"*Ticket {row + 1}*"},
+        },
+        {
+            "type": "input",
+            "block_id": ticket_block_id(TICKET_TYPE_INPUT, row),
+            "optional": True,
+            "label": _plain(_LABELS[TICKET_TYPE_INPUT]),
+            "element": select,
+        },
     ]
     for field in (TICKET_ID_INPUT, TARGET_ID_INPUT, SCOPE_ID_INPUT):
         blocks.append(
-            _text_input(ticket_block_id(field, row), field, _LABELS[field], initial=values.get(field),
-                        optional=True, hint=_HINTS.get(field))
+            _text_input(
+                ticket_block_id(field, row),
+                field,
+                _LABELS[field],
+                initial=values.get(field),
+                optional=True,
+                hint=_HINTS.get(field),
+            )
         )
     return blocks
 
@@ -98,7 +127,7 @@ def enable_modal(
     task_id: str | None,
     ticket_rows: int,
     require_ticket: bool,
-    tickets: list[Mapping[str, str | None]] | None = None,
+    tickets: Sequence[Mapping[str, str | None]] | None = None,
 ) -> dict[str, Any]:
     """The modal asking for the task and its tickets, with ``ticket_rows`` ticket sections."""
     tickets = tickets or []
@@ -108,19 +137,41 @@ def enable_modal(
         else "Tickets are optional unless change control requires them."
     )
     blocks: list[Block] = [
-        {"type": "context", "block_id": "acting_as", "elements": [
-            {"type": "mrkdwn", "text": f"Acting as identity *{escape(identity)}*. {ticket_rule}"},
-        ]},
-        _text_input(TASK_BLOCK, TASK_INPUT, "Task ID", initial=task_id, optional=False,
-                    placeholder="ST followed by 24 letters or digits", max_length=64),
+        {
+            "type": "context",
+            "block_id": "acting_as",
+            "elements": [
+                {"type": "mrkdwn", "text": f"Acting as identity *{escape(identity)}*. {ticket_rule}"},
+            ],
+        },
+        _text_input(
+            TASK_BLOCK,
+            TASK_INPUT,
+            "Task ID",
+            initial=task_id,
+            optional=False,
+            placeholder="ST followed by 24 letters or digits",
+            max_length=64,
+        ),
     ]
     for row in range(ticket_rows):
         blocks.extend(_ticket_blocks(row, tickets[row] if row < len(tickets) else {}))
     limit_text = f"Up to {MAX_TICKETS} tickets; a ticket needs at least its type and ID."
     if ticket_rows < MAX_TICKETS:
-        blocks.append({"type": "actions", "block_id": TICKET_ACTIONS_BLOCK, "elements": [
-            {"type": "button", "action_id": ADD_TICKET, "text": _plain("Add ticket"), "value": str(ticket_rows)},
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": TICKET_ACTIONS_BLOCK,
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ADD_TICKET,
+                        "text": _plain("Add ticket"),
+                        "value": str(ticket_rows),
+                    },
+                ],
+            }
+        )
     blocks.append({"type": "context", "block_id": "ticket_limit", "elements": [{"type": "mrkdwn", "text": limit_text}]})
     return {
         "type": "modal",

@@ -27,15 +27,16 @@ _TRIGGER_GONE = frozenset({"expired_trigger_id", "exchanged_trigger_id"})
 
 def register(app: AsyncApp, ctx: ListenerContext) -> None:
     @app.command(ENABLE_COMMAND)
-    async def enable_schedule(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
-                              respond: AsyncRespond) -> None:
+    async def enable_schedule(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         text = str(command.get("text") or "").strip()
         words = text.split()
         user_id, channel_id = str(command.get("user_id", "")), str(command.get("channel_id", ""))
         log.info("command from %s in %s: %s", user_id, channel_id, words[0] if words else "(modal)")
 
         if words and words[0].lower() == "help":
-            await ack(text=messages.HELP)
+            await ack(text=messages.HELP, response_type="ephemeral")
             return
         if words and words[0].lower() == "history":
             await ack()
@@ -44,19 +45,24 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
             return
         prefill = words[0] if words else None
         if prefill is not None and not (prefill.upper().startswith("ST") and len(words) == 1):
-            await ack(text=messages.UNKNOWN_SUBCOMMAND.format(text=code(text[:80])))
+            await ack(text=messages.UNKNOWN_SUBCOMMAND.format(text=code(text[:80])), response_type="ephemeral")
             return
         if not ctx.service.accepting:
-            await ack(text=messages.SHUTTING_DOWN)
+            await ack(text=messages.SHUTTING_DOWN, response_type="ephemeral")
             return
 
         resolution = await ctx.resolver.resolve(user_id, channel_id)
         if isinstance(resolution, Refused):
-            await ack(text=refusal_text(resolution, user_id))
+            await ack(text=refusal_text(resolution, user_id), response_type="ephemeral")
             if prefill and is_task_id(prefill):
                 attempt = Attempt(
-                    slack_team=str(command.get("team_id", "")), slack_user=user_id, channel=channel_id,
-                    identity=resolution.identity, task_id=prefill, tickets=(), submission_key=None,
+                    slack_team=str(command.get("team_id", "")),
+                    slack_user=user_id,
+                    channel=channel_id,
+                    identity=resolution.identity,
+                    task_id=prefill,
+                    tickets=(),
+                    submission_key=None,
                 )
                 await record_refusal(ctx.store, attempt, resolution)
             return
@@ -66,7 +72,10 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
 
         origin = ModalOrigin(channel_id, command.get("response_url"), ticket_rows=1)
         view = blocks.enable_modal(
-            identity=resolution.identity.name, metadata=origin.encode(), task_id=prefill, ticket_rows=1,
+            identity=resolution.identity.name,
+            metadata=origin.encode(),
+            task_id=prefill,
+            ticket_rows=1,
             require_ticket=resolution.identity.guardrails.require_ticket,
         )
         try:

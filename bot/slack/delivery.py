@@ -56,7 +56,9 @@ class Delivery:
             return "response_url"
         if not channel_failed:
             try:
-                await self._client.chat_postEphemeral(channel=audience.channel_id, user=audience.user_id, **message(text))
+                await self._client.chat_postEphemeral(
+                    channel=audience.channel_id, user=audience.user_id, **message(text)
+                )
             except SdkApiError as exc:
                 log.warning("chat.postEphemeral in %s failed: %s", audience.channel_id, exc.response.get("error"))
             else:
@@ -72,7 +74,7 @@ class Delivery:
         webhook = AsyncWebhookClient(response_url, session=None, retry_handlers=self._client.retry_handlers)
         try:
             response = await webhook.send(response_type="ephemeral", replace_original=False, **message(text))
-        except Exception as exc:  # noqa: BLE001  any transport failure means "try the next way"
+        except Exception as exc:  # any transport failure means "try the next way"
             log.warning("response_url post failed: %s", type(exc).__name__)
             return False
         if response.status_code != 200:

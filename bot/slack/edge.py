@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -52,8 +52,9 @@ class ReplayGuard:
 
     def first_time(self, signature: str, now: float) -> bool:
         with self._lock:
-            while self._seen and (next(iter(self._seen.values())) < now - self._window
-                                  or len(self._seen) >= self._capacity):
+            while self._seen and (
+                next(iter(self._seen.values())) < now - self._window or len(self._seen) >= self._capacity
+            ):
                 self._seen.popitem(last=False)
             if signature in self._seen:
                 return False
@@ -129,7 +130,7 @@ def _check_interaction(payload: object) -> None:
         raise Refusal(400, "view.state is not an object")
 
 
-def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def forwarded_headers(headers: Mapping[str, str]) -> dict[str, str | Sequence[str]]:
     """The request's headers without Bolt's internal ones, which no outsider may set."""
     return {name: value for name, value in headers.items() if not name.lower().startswith(INTERNAL_HEADER_PREFIX)}
 

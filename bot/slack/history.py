@@ -16,8 +16,12 @@ async def channel_history(store: AuditStore, channel_id: str, task_id: str | Non
         return messages.STORE_DOWN
     lines = [
         messages.history_line(
-            record.created_at.strftime("%Y-%m-%d %H:%M UTC"), record.slack_user, record.task_id, record.identity,
-            record.outcome.value, record.error_code,
+            record.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            record.slack_user,
+            record.task_id,
+            record.identity,
+            record.outcome.value,
+            record.error_code,
         )
         for record in records
     ]

@@ -20,11 +20,11 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     assert app_token is not None, "Socket Mode runs only when SLACK_APP_TOKEN is set"
     handler = AsyncSocketModeHandler(runtime.bolt, app_token.get_secret_value(), web_client=runtime.slack)
     runtime.readiness.socket = False
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     runtime.readiness.socket = True
     log.info("connected to Slack through Socket Mode")
     try:
         await stop.wait()
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
         runtime.readiness.socket = False

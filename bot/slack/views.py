@@ -50,7 +50,10 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
         grown = ModalOrigin(origin.channel_id, origin.response_url, rows)
         task_value = values.get(blocks.TASK_BLOCK, {}).get(blocks.TASK_INPUT, {}).get("value")
         updated = blocks.enable_modal(
-            identity=resolution.identity.name, metadata=grown.encode(), task_id=task_value, ticket_rows=rows,
+            identity=resolution.identity.name,
+            metadata=grown.encode(),
+            task_id=task_value,
+            ticket_rows=rows,
             require_ticket=resolution.identity.guardrails.require_ticket,
             tickets=ticket_values(values, origin.ticket_rows),
         )
@@ -80,8 +83,13 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
             await ack(response_action="errors", errors=form.errors)
             if isinstance(resolution, Refused) and form.task_id:
                 attempt = Attempt(
-                    slack_team=team_id, slack_user=user_id, channel=origin.channel_id, identity=resolution.identity,
-                    task_id=form.task_id, tickets=tuple(form.tickets), submission_key=None,
+                    slack_team=team_id,
+                    slack_user=user_id,
+                    channel=origin.channel_id,
+                    identity=resolution.identity,
+                    task_id=form.task_id,
+                    tickets=tuple(form.tickets),
+                    submission_key=None,
                 )
                 await record_refusal(ctx.store, attempt, resolution)
             return
@@ -92,11 +100,18 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
 
         await ack()
 
-        ctx.service.submit(EnableRequest(
-            slack_team=team_id, slack_user=user_id, channel_id=origin.channel_id,
-            response_url=origin.response_url, task_id=form.task_id, tickets=tuple(form.tickets),
-            identity=resolution.identity, submission_key=str(view.get("id") or "") or None,
-        ))
+        ctx.service.submit(
+            EnableRequest(
+                slack_team=team_id,
+                slack_user=user_id,
+                channel_id=origin.channel_id,
+                response_url=origin.response_url,
+                task_id=form.task_id,
+                tickets=tuple(form.tickets),
+                identity=resolution.identity,
+                submission_key=str(view.get("id") or "") or None,
+            )
+        )
 
 
 def _check_identity(form: EnableForm, resolution: Resolved | Refused, user_id: str) -> None:

@@ -8,8 +8,12 @@ from bot.slack.metadata import ModalOrigin
 
 def modal(rows=1, **kwargs):
     return blocks.enable_modal(
-        identity="ops-prod", metadata=ModalOrigin("C1", "https://r", rows).encode(), task_id=kwargs.pop("task_id", None),
-        ticket_rows=rows, require_ticket=kwargs.pop("require_ticket", False), **kwargs,
+        identity="ops-prod",
+        metadata=ModalOrigin("C1", "https://r", rows).encode(),
+        task_id=kwargs.pop("task_id", None),
+        ticket_rows=rows,
+        require_ticket=kwargs.pop("require_ticket", False),
+        **kwargs,
     )
 
 

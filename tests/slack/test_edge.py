@@ -81,8 +81,11 @@ def test_slash_command_and_interaction_shapes_pass():
         form(payload=json.dumps({"type": "view_submission", "user": {"id": "U1"}})),
         form(payload=json.dumps({"type": "view_submission", "user": {"id": 5}, "view": {"callback_id": "x"}})),
         form(payload=json.dumps({"type": "block_actions", "user": {"id": "U1"}})),
-        form(payload=json.dumps({"type": "view_submission", "user": {"id": "U1"},
-                                 "view": {"callback_id": "x", "state": []}})),
+        form(
+            payload=json.dumps(
+                {"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "x", "state": []}}
+            )
+        ),
         form(command="/enable-schedule", channel_id="C1", team_id="T1"),
         form(hello="world"),
         b"a=1&&&b",

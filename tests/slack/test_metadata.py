@@ -16,8 +16,18 @@ def test_oversized_response_url_is_dropped_to_fit_slack_limit():
 
 
 @pytest.mark.parametrize(
-    "text", [None, "", "{", "[]", '{"c": 1, "r": null, "n": 1}', '{"c": "C1", "r": 5, "n": 1}',
-             '{"c": "C1", "r": null, "n": 0}', '{"c": "C1", "r": null, "n": true}', '{"c": "C1"}']
+    "text",
+    [
+        None,
+        "",
+        "{",
+        "[]",
+        '{"c": 1, "r": null, "n": 1}',
+        '{"c": "C1", "r": 5, "n": 1}',
+        '{"c": "C1", "r": null, "n": 0}',
+        '{"c": "C1", "r": null, "n": true}',
+        '{"c": "C1"}',
+    ],
 )
 def test_foreign_metadata_is_refused(text):
     with pytest.raises(BadMetadata):
