@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs
+from bot import logs, retry
 from bot.audit.store import AuditStore
 from bot.coc.client import CocClient
 from bot.enabling.reconcile import Reconciler
@@ -33,6 +33,17 @@ from bot.slack.delivery import Delivery
 log = logging.getLogger(__name__)
 
 BACKGROUND_INTERVAL_SECONDS = 15.0
+LEASE_MARGIN_SECONDS = 5.0
+
+
+def enable_lease(settings: Settings) -> timedelta:
+    """How long a pending audit record is held: past it, its COC call has surely ended.
+
+    Every attempt may take the full timeout, and each retry may wait up to ``retry.MAX_WAIT``.
+    """
+    attempts = settings.coc.retries + 1
+    worst = settings.coc.timeout_seconds * attempts + retry.MAX_WAIT_SECONDS * settings.coc.retries
+    return timedelta(seconds=worst + LEASE_MARGIN_SECONDS)
 
 
 @dataclass
@@ -72,8 +83,7 @@ class Runtime:
         )
         coc = CocClient(http, settings.coc.base_url, retries=settings.coc.retries)
         delivery = Delivery(slack)
-        # A pending record is abandoned once every retry of its COC call has surely timed out.
-        lease = timedelta(seconds=timeout * (settings.coc.retries + 1) + 10 * settings.coc.retries + 15)
+        lease = enable_lease(settings)
         service = EnableService(
             store=store,
             coc=coc,
@@ -147,6 +157,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self._stopping = asyncio.Event()
+        # Abandoned records are looked for often enough that none waits much past its lease.
+        self._interval = min(BACKGROUND_INTERVAL_SECONDS, enable_lease(self.settings).total_seconds() / 2)
 
     async def _reconcile(self) -> None:
         try:
@@ -160,7 +172,7 @@ class Runtime:
     async def _checks(self) -> None:
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), BACKGROUND_INTERVAL_SECONDS)
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
             try:
                 await self.store.ping()
             except StoreError as exc:
