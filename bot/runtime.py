@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -107,6 +108,7 @@ class Runtime:
             email_ttl=timedelta(seconds=settings.identities.email_cache_seconds),
         )
         signing_secret = settings.slack.signing_secret
+        logging.getLogger("slack_bolt.AsyncApp").addFilter(_token_from_client_is_expected)
         bolt = AsyncApp(
             client=slack,
             signing_secret=signing_secret.get_secret_value() if signing_secret else None,
@@ -183,6 +185,12 @@ class Runtime:
             self.readiness.store = True
             self.readiness.problems.pop("store", None)
             await self._reconcile()
+
+
+def _token_from_client_is_expected(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that the
+    # client's token wins; it is the same token, so the warning would only alarm admins.
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 async def _request_id_middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
