@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.coc import answers
 from bot.coc.tasks import Ticket
 from bot.slack.escape import code, escape
 
@@ -112,19 +113,32 @@ def enabled(user_id: str, identity: str, task_id: str, tickets: Sequence[Ticket]
 
 ALREADY_ENABLED_AFTER_RETRY = 'COC answered "already enabled" to a retry of my own, so the first attempt went through.'
 
-ERROR_HINTS: dict[str, str] = {
-    "COC.00014110": "The task is already enabled; nothing changed.",
-    "COC.00014102": "COC has no task with this ID. Check the ID in the COC console.",
-    "COC.00014121": (
+_HINTS: dict[str, str] = {
+    answers.ALREADY_ENABLED: "The task is already enabled; nothing changed.",
+    answers.TASK_NOT_FOUND: "COC has no scheduled task with this ID. Check the ID in the COC console.",
+    answers.OTHER_ACCOUNT: (
         "The task belongs to another Huawei Cloud account than this identity's. Ask an admin which identity owns it."
     ),
 }
-SIGNATURE_HINT = (
+_CREDENTIALS_HINT = (
     "Huawei Cloud refused this identity's credentials (bad or expired keys, or a clock far off). "
     "Tell the bot's admin; nothing was enabled."
 )
-THROTTLED_HINT = "Huawei Cloud is throttling requests. Wait a minute and try again."
-PERMISSION_HINT = "This identity lacks the IAM permission coc:schedule:enable for this task."
+_THROTTLED_HINT = "Huawei Cloud is throttling requests. Wait a minute and try again."
+_PERMISSION_HINT = "This identity lacks the IAM permission coc:schedule:enable for this task; tell the bot's admin."
+
+
+def hint(error_code: str, status: int) -> str | None:
+    """A plain sentence about a COC or gateway error, where the code or status says enough."""
+    if error_code in _HINTS:
+        return _HINTS[error_code]
+    if error_code in answers.CREDENTIALS_REJECTED or (status == 401 and error_code.startswith("APIG")):
+        return _CREDENTIALS_HINT
+    if error_code in answers.THROTTLED or status == 429:
+        return _THROTTLED_HINT
+    if error_code in answers.PERMISSION_DENIED or status == 403:
+        return _PERMISSION_HINT
+    return None
 
 
 def coc_failed(user_id: str, identity: str, task_id: str, error_code: str, error_msg: str, hint: str | None) -> str:

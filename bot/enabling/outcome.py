@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.audit.store import Outcome
-from bot.coc import answers
 from bot.enabling.request import EnableRequest
 from bot.errors import CocError, CocUnavailable, CredentialsError
 
@@ -34,7 +33,7 @@ def coc_refused(request: EnableRequest, exc: CocError) -> AttemptOutcome:
         request.task_id,
         exc.error_code,
         exc.error_msg,
-        answers.hint_for(exc),
+        messages.hint(exc.error_code, exc.status),
     )
     return AttemptOutcome(Outcome.FAILED, text, exc.error_code, exc.error_msg, exc.request_id)
 

@@ -166,7 +166,7 @@ def test_coc_error_text_with_pings_and_links_is_posted_escaped(stack: Stack):
     assert "COC.00014102" in text
     assert "&lt;!channel&gt;" in text and "&lt;@U0BOSS&gt;" in text and "&lt;https://evil.example|docs&gt;" in text
     assert "<!channel>" not in text and "<https://evil" not in text and "<@U0BOSS>" not in text
-    assert "no scheduled task with that ID" in text
+    assert "no scheduled task with this ID" in text
 
 
 def test_known_codes_get_a_plain_hint(stack: Stack):
