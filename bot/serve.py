@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from types import FrameType
 
 import uvicorn
 
@@ -17,6 +18,21 @@ log = logging.getLogger(__name__)
 
 HTTP_DRAIN_SECONDS = 5.0
 """How long uvicorn waits for open Slack requests; the rest of the grace goes to enables."""
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn, minus re-raising SIGTERM once it has stopped.
+
+    uvicorn raises a captured signal again after its own shutdown, which would end the
+    process before the enables in flight are finished and posted. Here the signal only
+    asks uvicorn to stop; :func:`run` then drains and returns, and the process exits 0.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C means "now"
+        else:
+            self.should_exit = True
 
 
 async def run(settings: Settings | None = None) -> None:
@@ -48,7 +64,7 @@ async def _http_mode(runtime: Runtime) -> None:
         timeout_graceful_shutdown=int(HTTP_DRAIN_SECONDS),
         proxy_headers=True,
     )
-    server = uvicorn.Server(config)
+    server = _DrainingServer(config)
     log.info("serving Slack requests on %s:%d%s", settings.server.host, settings.server.port, http_mode.EVENTS_PATH)
     await server.serve()
     log.info("SIGTERM or SIGINT: no new requests; finishing enables in flight")
