@@ -28,6 +28,7 @@ from bot.identities.resolver import IdentityResolver, slack_email_lookup
 from bot.identities.watch import IdentityMapHolder
 from bot.settings import Settings
 from bot.slack import commands, views
+from bot.slack.api import api_error
 from bot.slack.context import ListenerContext
 from bot.slack.delivery import Delivery
 
@@ -128,7 +129,7 @@ class Runtime:
             auth = await self.slack.auth_test()
         except SdkApiError as exc:
             raise ConfigError(
-                f"SLACK_BOT_TOKEN was refused by Slack's auth.test ({exc.response.get('error')}); "
+                f"SLACK_BOT_TOKEN was refused by Slack's auth.test ({api_error(exc)}); "
                 "set it to the app's Bot User OAuth Token (xoxb-…)"
             ) from None
         except Exception as exc:  # any transport failure means the same: no Slack

@@ -41,6 +41,10 @@ class SlackSettings(BaseSettings):
     api_url: str = "https://slack.com/api/"
     """``SLACK_API_URL``: the Web API base URL (GovSlack, tests)."""
 
+    socket_ping_interval_seconds: float = Field(default=10.0, ge=0.2, le=60)
+    """``SLACK_SOCKET_PING_INTERVAL_SECONDS``: Socket Mode's ping pace; a silent connection is
+    replaced after about one and a half of these."""
+
     @field_validator("api_url")
     @classmethod
     def _api_url_ends_in_slash(cls, value: str) -> str:

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import SlackApiError
 from bot.identities.model import Identity, IdentityMap
+from bot.slack.api import api_error
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def slack_email_lookup(client: AsyncWebClient) -> EmailLookup:
         try:
             response = await client.users_info(user=user_id)
         except slack_errors.SlackApiError as exc:
-            raise SlackApiError("users.info", str(exc.response.get("error", "unknown_error"))) from exc
+            raise SlackApiError("users.info", api_error(exc)) from exc
         except (slack_errors.SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             raise SlackApiError("users.info", f"unreachable ({type(exc).__name__})") from exc
 

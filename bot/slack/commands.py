@@ -14,6 +14,7 @@ from bot.audit.store import Attempt
 from bot.coc.tasks import is_task_id
 from bot.identities.resolver import Refused, Resolved
 from bot.slack import blocks, history
+from bot.slack.api import api_error
 from bot.slack.context import ListenerContext
 from bot.slack.escape import code
 from bot.slack.metadata import ModalOrigin
@@ -81,7 +82,7 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
         try:
             await client.views_open(trigger_id=command.get("trigger_id", ""), view=view)
         except SdkApiError as exc:
-            error = str(exc.response.get("error", "unknown"))
+            error = api_error(exc)
             log.warning("views.open failed: %s", error)
             reply = messages.TRIGGER_EXPIRED if error in _TRIGGER_GONE else messages.MODAL_FAILED.format(error=error)
             await respond(text=reply, response_type="ephemeral")

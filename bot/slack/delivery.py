@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.slack.api import api_error
 from bot.slack.blocks import message
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class Delivery:
         try:
             await self._client.chat_postMessage(channel=audience.channel_id, **message(text))
         except SdkApiError as exc:
-            error = str(exc.response.get("error", "unknown"))
+            error = api_error(exc)
             if error not in UNREACHABLE_CHANNEL:
                 log.error("chat.postMessage to %s failed: %s", audience.channel_id, error)
             else:
@@ -60,13 +61,13 @@ class Delivery:
                     channel=audience.channel_id, user=audience.user_id, **message(text)
                 )
             except SdkApiError as exc:
-                log.warning("chat.postEphemeral in %s failed: %s", audience.channel_id, exc.response.get("error"))
+                log.warning("chat.postEphemeral in %s failed: %s", audience.channel_id, api_error(exc))
             else:
                 return "ephemeral"
         try:
             await self._client.chat_postMessage(channel=audience.user_id, **message(text))
         except SdkApiError as exc:
-            log.error("could not reach user %s at all: %s", audience.user_id, exc.response.get("error"))
+            log.error("could not reach user %s at all: %s", audience.user_id, api_error(exc))
             return "nowhere"
         return "direct_message"
 

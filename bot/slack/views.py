@@ -14,6 +14,7 @@ from bot.audit.store import Attempt
 from bot.enabling.request import EnableRequest
 from bot.identities.resolver import Refused, Resolved
 from bot.slack import blocks
+from bot.slack.api import api_error
 from bot.slack.context import ListenerContext
 from bot.slack.form import EnableForm, read_form, ticket_values
 from bot.slack.metadata import BadMetadata, ModalOrigin
@@ -62,7 +63,7 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
             await client.views_update(view_id=view.get("id", ""), hash=view.get("hash"), view=updated)
         except SdkApiError as exc:
             # hash_conflict means the user changed the view meanwhile; their newer view stands.
-            log.warning("views.update failed: %s", exc.response.get("error"))
+            log.warning("views.update failed: %s", api_error(exc))
 
     @app.view(blocks.ENABLE_MODAL)
     async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -100,6 +101,7 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
 
         await ack()
 
+        log.info("submission from %s accepted: task %s as %s", user_id, form.task_id, resolution.identity.name)
         ctx.service.submit(
             EnableRequest(
                 slack_team=team_id,
