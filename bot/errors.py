@@ -44,7 +44,14 @@ class CocError(BotError):
     """COC, or the API gateway in front of it, answered with an error code."""
 
     def __init__(
-        self, status: int, error_code: str, error_msg: str, request_id: str | None = None, *, attempts: int = 1
+        self,
+        status: int,
+        error_code: str,
+        error_msg: str,
+        request_id: str | None = None,
+        *,
+        attempts: int = 1,
+        earlier_may_have_acted: bool = False,
     ) -> None:
         super().__init__(f"COC answered HTTP {status} {error_code}: {error_msg}")
         self.status = status
@@ -52,7 +59,10 @@ class CocError(BotError):
         self.error_msg = error_msg
         self.request_id = request_id
         self.attempts = attempts
-        """How many requests were sent; "already enabled" after a retry means the first one worked."""
+        """How many requests were sent."""
+        self.earlier_may_have_acted = earlier_may_have_acted
+        """Whether an earlier try got a 5xx that COC may have acted on before the gateway failed:
+        then "already enabled" means that try worked."""
 
 
 class CocUnavailable(BotError):

@@ -102,6 +102,7 @@ class Runtime:
             identity_map=lambda: identities.current,
             delivery=delivery,
             lease=lease,
+            held_here=service.holds,
         )
         resolver = IdentityResolver(
             lambda: identities.current,
@@ -168,6 +169,10 @@ class Runtime:
             count = await self.reconciler.run_once()
         except StoreError as exc:
             log.error("reconciliation skipped: %s", exc)
+            return
+        except Exception:
+            # Reconciliation is retried every round; it must never stop the bot or its checks.
+            log.exception("reconciliation failed")
             return
         if count:
             log.info("reconciled %d record(s) left pending", count)

@@ -67,7 +67,9 @@ def parse_json(response: httpx.Response) -> Any:
         return None
 
 
-def raise_for_answer(response: httpx.Response, body: Any, *, attempts: int = 1) -> None:
+def raise_for_answer(
+    response: httpx.Response, body: Any, *, attempts: int = 1, earlier_may_have_acted: bool = False
+) -> None:
     """Raise :class:`CocError` for a coded error, :class:`CocUnavailable` for an unreadable one.
 
     A 2xx answer passes whatever its body; shape checks belong to each call. The error
@@ -84,6 +86,7 @@ def raise_for_answer(response: httpx.Response, body: Any, *, attempts: int = 1) 
             message if isinstance(message, str) else "",
             request_id(response, body),
             attempts=attempts,
+            earlier_may_have_acted=earlier_may_have_acted,
         )
     raise CocUnavailable(
         f"COC answered HTTP {status} without an error code: {excerpt(response.content)!r}",

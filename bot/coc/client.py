@@ -217,7 +217,9 @@ class CocClient:
             (time.monotonic() - started) * 1000,
             tally.made,
         )
-        answers.raise_for_answer(response, parsed, attempts=tally.made)
+        # A throttled try did nothing; one that met a 5xx may have been carried out by COC.
+        earlier = any(status >= 500 for status in tally.answered[:-1])
+        answers.raise_for_answer(response, parsed, attempts=tally.made, earlier_may_have_acted=earlier)
         if parsed is None:
             raise answers.unexpected(response, "JSON")
         return _Answer(response, parsed, tally.made)

@@ -35,6 +35,7 @@ class Reconciler:
         identity_map: Callable[[], IdentityMap],
         delivery: Delivery,
         lease: timedelta,
+        held_here: Callable[[int], bool],
     ) -> None:
         self._store = store
         self._coc = coc
@@ -42,14 +43,20 @@ class Reconciler:
         self._identity_map = identity_map
         self._delivery = delivery
         self._lease = lease
+        self._held_here = held_here
 
     async def run_once(self) -> int:
         """Reconcile every abandoned record this process wins; returns how many it completed."""
         done = 0
         for record in await self._store.abandoned():
-            if not await self._store.take_over(record.id, lease=self._lease):
-                continue  # another process took it
-            await self._reconcile(record)
+            if self._held_here(record.id) or not await self._store.take_over(record.id, lease=self._lease):
+                continue  # still being worked on here, or another process took it
+            try:
+                await self._reconcile(record)
+            except Exception:
+                # One record must not stop the others; this one stays taken until its lease passes.
+                log.exception("could not reconcile record %s for task %s", record.id, record.task_id)
+                continue
             done += 1
         return done
 

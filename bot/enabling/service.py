@@ -8,8 +8,9 @@ shutdown can let them finish and post their outcomes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot import messages
@@ -47,6 +48,7 @@ class EnableService:
         self._lease = lease
         self._in_flight_wait = in_flight_wait
         self._running: set[asyncio.Task[None]] = set()
+        self._records: set[int] = set()
         self._accepting = True
 
     @property
@@ -74,12 +76,18 @@ class EnableService:
             log.error("enable still running at shutdown: %s", task.get_name())
         return len(pending)
 
+    def holds(self, record_id: int) -> bool:
+        """Whether this process is still working on ``record_id`` (so it is not abandoned)."""
+        return record_id in self._records
+
     async def _guarded(self, request: EnableRequest) -> None:
         try:
             await self.enable(request)
         except Exception:
-            # The user must hear something even when the bot itself failed.
             log.exception("enable of task %s failed unexpectedly", request.task_id)
+            # The user must hear something even when the bot itself failed.
+            with contextlib.suppress(Exception):
+                await self._delivery.to_user(request.audience, messages.INTERNAL_ERROR.format(task_id=request.task_id))
 
     async def enable(self, request: EnableRequest) -> None:
         try:
@@ -100,23 +108,53 @@ class EnableService:
             await self._delivery.to_user(request.audience, messages.STORE_DOWN)
             return
 
-        result = await self._call_coc(request)
-
+        self._records.add(record.id)
         try:
-            await self._store.finish(
-                record.id,
-                result.outcome,
-                error_code=result.error_code,
-                error_msg=result.error_msg,
-                request_id=result.request_id,
-                note=result.note,
-            )
-        except StoreError:
-            log.exception("could not complete audit record %s for task %s", record.id, request.task_id)
+            result = await self._with_lease(record.id, self._call_coc(request))
+        except Exception:
+            await self._finish(record.id, request, Outcome.UNKNOWN, note="the bot failed during the enable")
+            raise
+        finally:
+            self._records.discard(record.id)
+
+        await self._finish(
+            record.id,
+            request,
+            result.outcome,
+            error_code=result.error_code,
+            error_msg=result.error_msg,
+            request_id=result.request_id,
+            note=result.note,
+        )
         log.info(
             "task %s: %s as %s (record %s)", request.task_id, result.outcome.value, request.identity.name, record.id
         )
         await self._delivery.to_channel(request.audience, result.text)
+
+    async def _with_lease(self, record_id: int, call: Awaitable[AttemptOutcome]) -> AttemptOutcome:
+        """Run ``call`` while renewing the record's lease, so no process takes it over meanwhile."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self._lease.total_seconds() / 3)
+                try:
+                    await self._store.extend(record_id, lease=self._lease)
+                except StoreError as exc:
+                    log.warning("could not renew the lease of record %s: %s", record_id, exc)
+
+        renewing = asyncio.create_task(renew(), name=f"lease {record_id}")
+        try:
+            return await call
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _finish(self, record_id: int, request: EnableRequest, outcome_: Outcome, **details: str | None) -> None:
+        try:
+            await self._store.finish(record_id, outcome_, **details)
+        except StoreError:
+            log.exception("could not complete audit record %s for task %s", record_id, request.task_id)
 
     async def _call_coc(self, request: EnableRequest) -> AttemptOutcome:
         identity_map = self._identity_map()
@@ -140,7 +178,7 @@ class EnableService:
                     self._credentials.invalidate(request.identity.name, request.slack_user)
                     renewed = True
                     continue
-                if exc.error_code == answers.ALREADY_ENABLED and (exc.attempts > 1 or renewed):
+                if exc.error_code == answers.ALREADY_ENABLED and exc.earlier_may_have_acted:
                     return outcome.enabled(request, exc.request_id, note=messages.ALREADY_ENABLED_AFTER_RETRY)
                 return outcome.coc_refused(request, exc)
             except CocUnavailable as exc:

@@ -184,6 +184,24 @@ def enable_modal(
     }
 
 
+SECTION_TEXT_LIMIT = 3000
+
+
 def message(text: str) -> dict[str, Any]:
-    """A message as ``chat.postMessage`` keyword arguments: the text doubles as the notification."""
+    """A message as ``chat.postMessage`` keyword arguments: the text doubles as the notification.
+
+    A section holds at most 3,000 characters and Slack refuses the whole message past that,
+    so an outcome swollen by a long COC or IAM text is cut rather than lost.
+    """
+    if len(text) > SECTION_TEXT_LIMIT:
+        text = _cut(text, SECTION_TEXT_LIMIT - 1) + "…"
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def _cut(text: str, length: int) -> str:
+    """``text`` cut to ``length``, never inside an ``&amp;``-style entity."""
+    cut = text[:length]
+    tail = cut.rfind("&")
+    if tail != -1 and ";" not in cut[tail:]:
+        cut = cut[:tail]
+    return cut

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -18,6 +19,9 @@ from bot.slack.api import api_error
 from bot.slack.blocks import message
 
 log = logging.getLogger(__name__)
+
+SLACK_UNREACHABLE = (aiohttp.ClientError, TimeoutError, OSError)
+"""Transport failures of slack_sdk's async client: Slack did not answer at all."""
 
 UNREACHABLE_CHANNEL = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "ekm_access_denied"}
@@ -48,6 +52,9 @@ class Delivery:
             else:
                 log.warning("cannot post in %s (%s); telling the user directly", audience.channel_id, error)
             return await self.to_user(audience, text, channel_failed=True)
+        except SLACK_UNREACHABLE as exc:
+            log.error("Slack unreachable posting in %s: %s", audience.channel_id, type(exc).__name__)
+            return await self.to_user(audience, text, channel_failed=True)
         log.info("outcome posted in %s", audience.channel_id)
         return "channel"
 
@@ -62,12 +69,17 @@ class Delivery:
                 )
             except SdkApiError as exc:
                 log.warning("chat.postEphemeral in %s failed: %s", audience.channel_id, api_error(exc))
+            except SLACK_UNREACHABLE as exc:
+                log.warning("chat.postEphemeral in %s failed: %s", audience.channel_id, type(exc).__name__)
             else:
                 return "ephemeral"
         try:
             await self._client.chat_postMessage(channel=audience.user_id, **message(text))
         except SdkApiError as exc:
             log.error("could not reach user %s at all: %s", audience.user_id, api_error(exc))
+            return "nowhere"
+        except SLACK_UNREACHABLE as exc:
+            log.error("could not reach user %s at all: %s", audience.user_id, type(exc).__name__)
             return "nowhere"
         return "direct_message"
 

@@ -22,8 +22,6 @@ from bot.slack.refusals import record_refusal, refusal_inline
 
 log = logging.getLogger(__name__)
 
-STALE_FORM = "This form is out of date. Close it and run the command again."
-
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:
     state = view.get("state") or {}
@@ -74,7 +72,7 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
             origin = ModalOrigin.decode(view.get("private_metadata"))
         except BadMetadata:
             log.warning("submission of a view without this bot's metadata from %s", user_id)
-            await ack(response_action="errors", errors={blocks.TASK_BLOCK: STALE_FORM})
+            await ack(response_action="errors", errors={blocks.TASK_BLOCK: messages.STALE_FORM})
             return
         form = read_form(_values(view), origin.ticket_rows)
         resolution = await ctx.resolver.resolve(user_id, origin.channel_id)

@@ -68,3 +68,12 @@ def test_identity_name_in_the_modal_is_escaped():
     context = json.dumps(view["blocks"][0])
     assert "<!here>" not in context and "&lt;!here&gt;" in context
     assert "At least one complete ticket is required" in context
+
+
+def test_an_overlong_message_is_cut_to_slacks_section_limit_without_breaking_an_entity():
+    text = "x" * 2998 + "&amp;" + "y" * 50
+    built = blocks.message(text)
+    section = built["blocks"][0]["text"]["text"]
+    assert len(section) <= blocks.SECTION_TEXT_LIMIT
+    assert section.endswith("x…") and "&am" not in section
+    assert blocks.message("short")["text"] == "short"
