@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 BACKGROUND_INTERVAL_SECONDS = 15.0
 LEASE_MARGIN_SECONDS = 5.0
+EMAIL_LOOKUP_TIMEOUT_SECONDS = 1.5
 
 
 def enable_lease(settings: Settings) -> timedelta:
@@ -104,9 +105,15 @@ class Runtime:
             lease=lease,
             held_here=service.holds,
         )
+        # users.info runs before Slack's 3-second acknowledgement: no retries, a short limit.
+        lookup_client = AsyncWebClient(
+            token=settings.slack.bot_token.get_secret_value(),
+            base_url=settings.slack.api_url,
+            timeout=EMAIL_LOOKUP_TIMEOUT_SECONDS,
+        )
         resolver = IdentityResolver(
             lambda: identities.current,
-            slack_email_lookup(slack),
+            slack_email_lookup(lookup_client),
             email_ttl=timedelta(seconds=settings.identities.email_cache_seconds),
         )
         signing_secret = settings.slack.signing_secret

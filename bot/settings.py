@@ -83,10 +83,11 @@ class CocSettings(BaseSettings):
     """``COC_ENDPOINT``: overrides the region's endpoint."""
 
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    """``COC_TIMEOUT_SECONDS``: the limit for one COC request, connect to last byte."""
+    """``COC_TIMEOUT_SECONDS``: the limit for each phase (connect, send, each read) of one COC or IAM request."""
 
     retries: int = Field(default=2, ge=0, le=5)
-    """``COC_RETRIES``: retries of a throttled or 502/503 answer, with jittered backoff."""
+    """``COC_RETRIES``: retries of a COC or IAM request that was throttled, met 502/503/504 or
+    could not connect, with jittered backoff."""
 
     @property
     def base_url(self) -> str:
