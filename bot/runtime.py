@@ -8,9 +8,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import aiohttp
 import httpx
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -36,7 +40,7 @@ log = logging.getLogger(__name__)
 
 BACKGROUND_INTERVAL_SECONDS = 15.0
 LEASE_MARGIN_SECONDS = 5.0
-EMAIL_LOOKUP_TIMEOUT_SECONDS = 1.5
+EMAIL_LOOKUP_TIMEOUT_SECONDS = 2
 
 
 def enable_lease(settings: Settings) -> timedelta:
@@ -54,6 +58,7 @@ class Runtime:
     settings: Settings
     http: httpx.AsyncClient
     slack: AsyncWebClient
+    slack_session: aiohttp.ClientSession
     identities: IdentityMapHolder
     store: AuditStore
     service: EnableService
@@ -69,12 +74,16 @@ class Runtime:
         timeout = settings.coc.timeout_seconds
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # Room for every enable of a busy change window in flight at once, each kept alive.
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
             headers={"User-Agent": "enable-schedule/0.1"},
         )
+        # One pooled session for every Web API call, instead of a connection per call.
+        slack_session = aiohttp.ClientSession()
         slack = AsyncWebClient(
             token=settings.slack.bot_token.get_secret_value(),
             base_url=settings.slack.api_url,
+            session=slack_session,
             timeout=10,
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )
@@ -109,6 +118,7 @@ class Runtime:
         lookup_client = AsyncWebClient(
             token=settings.slack.bot_token.get_secret_value(),
             base_url=settings.slack.api_url,
+            session=slack_session,
             timeout=EMAIL_LOOKUP_TIMEOUT_SECONDS,
         )
         resolver = IdentityResolver(
@@ -123,13 +133,16 @@ class Runtime:
             signing_secret=signing_secret.get_secret_value() if signing_secret else None,
             request_verification_enabled=signing_secret is not None and not settings.slack.socket_mode,
             process_before_response=False,
+            # Unhandled requests come to _unhandled below, which logs one line instead of Bolt's advice.
+            raise_error_for_unhandled_request=True,
         )
+        bolt.error(_unhandled)
         bolt.use(_request_id_middleware)
         ctx = ListenerContext(resolver=resolver, service=service, store=store, identity_map=lambda: identities.current)
         commands.register(bolt, ctx)
         views.register(bolt, ctx)
         readiness = Readiness(identity_map=True, store=True)
-        return cls(settings, http, slack, identities, store, service, reconciler, bolt, readiness)
+        return cls(settings, http, slack, slack_session, identities, store, service, reconciler, bolt, readiness)
 
     async def start(self) -> None:
         """Check Slack, reconcile what a crash left, and start the background checks."""
@@ -164,6 +177,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.http.aclose()
+        await self.slack_session.close()
         await self.store.close()
 
     def __post_init__(self) -> None:
@@ -198,6 +212,14 @@ class Runtime:
             self.readiness.store = True
             self.readiness.problems.pop("store", None)
             await self._reconcile()
+
+
+async def _unhandled(error: Exception, body: dict[str, Any]) -> BoltResponse:
+    if isinstance(error, BoltUnhandledRequestError):
+        log.warning("no listener for this Slack %s; answered 404", body.get("type") or "command")
+        return BoltResponse(status=404, body="")
+    log.error("a Slack listener failed", exc_info=error)
+    return BoltResponse(status=500, body="")
 
 
 def _token_from_client_is_expected(record: logging.LogRecord) -> bool:

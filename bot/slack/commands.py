@@ -11,11 +11,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.audit.store import Attempt
-from bot.coc.tasks import is_task_id
+from bot.coc.tasks import InvalidTaskId, is_task_id, parse_task_id
 from bot.identities.resolver import Refused, Resolved
 from bot.slack import blocks, history
 from bot.slack.api import api_error
 from bot.slack.context import ListenerContext
+from bot.slack.delivery import SLACK_UNREACHABLE
 from bot.slack.escape import code
 from bot.slack.metadata import ModalOrigin
 from bot.slack.refusals import record_refusal, refusal_text
@@ -48,6 +49,12 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
         if prefill is not None and not (prefill.upper().startswith("ST") and len(words) == 1):
             await ack(text=messages.UNKNOWN_SUBCOMMAND.format(text=code(text[:80])), response_type="ephemeral")
             return
+        if prefill is not None:
+            try:
+                prefill = parse_task_id(prefill)
+            except InvalidTaskId as exc:
+                await ack(text=messages.invalid_task_id(exc.problem), response_type="ephemeral")
+                return
         if not ctx.service.accepting:
             await ack(text=messages.SHUTTING_DOWN, response_type="ephemeral")
             return
@@ -55,7 +62,7 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
         resolution = await ctx.resolver.resolve(user_id, channel_id)
         if isinstance(resolution, Refused):
             await ack(text=refusal_text(resolution, user_id), response_type="ephemeral")
-            if prefill and is_task_id(prefill):
+            if prefill:
                 attempt = Attempt(
                     slack_team=str(command.get("team_id", "")),
                     slack_user=user_id,
@@ -85,4 +92,7 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
             error = api_error(exc)
             log.warning("views.open failed: %s", error)
             reply = messages.TRIGGER_EXPIRED if error in _TRIGGER_GONE else messages.MODAL_FAILED.format(error=error)
-            await respond(text=reply, response_type="ephemeral")
+            try:
+                await respond(text=reply, response_type="ephemeral")
+            except SLACK_UNREACHABLE as exc:
+                log.warning("could not tell %s that the form did not open: %s", user_id, type(exc).__name__)

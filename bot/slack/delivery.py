@@ -84,7 +84,9 @@ class Delivery:
         return "direct_message"
 
     async def _via_response_url(self, response_url: str, text: str) -> bool:
-        webhook = AsyncWebhookClient(response_url, session=None, retry_handlers=self._client.retry_handlers)
+        webhook = AsyncWebhookClient(
+            response_url, session=self._client.session, retry_handlers=self._client.retry_handlers
+        )
         try:
             response = await webhook.send(response_type="ephemeral", replace_original=False, **message(text))
         except Exception as exc:  # any transport failure means "try the next way"

@@ -16,6 +16,7 @@ from bot.identities.resolver import Refused, Resolved
 from bot.slack import blocks
 from bot.slack.api import api_error
 from bot.slack.context import ListenerContext
+from bot.slack.delivery import SLACK_UNREACHABLE
 from bot.slack.form import EnableForm, read_form, ticket_values
 from bot.slack.metadata import BadMetadata, ModalOrigin
 from bot.slack.refusals import record_refusal, refusal_inline
@@ -62,6 +63,8 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
         except SdkApiError as exc:
             # hash_conflict means the user changed the view meanwhile; their newer view stands.
             log.warning("views.update failed: %s", api_error(exc))
+        except SLACK_UNREACHABLE as exc:
+            log.warning("views.update failed: %s", type(exc).__name__)
 
     @app.view(blocks.ENABLE_MODAL)
     async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
