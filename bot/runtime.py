@@ -74,8 +74,9 @@ class Runtime:
         timeout = settings.coc.timeout_seconds
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            # Room for every enable of a busy change window in flight at once, each kept alive.
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+            # Room for every enable of a busy change window in flight at once. Fewer idle
+            # connections are kept, since httpcore's pool checks each one on every request.
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
             headers={"User-Agent": "enable-schedule/0.1"},
         )
         # One pooled session for every Web API call, instead of a connection per call.
