@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import logs, retry
 from bot.audit.store import AuditStore
 from bot.coc.client import CocClient
+from bot.enabling.parts import EnablingParts
 from bot.enabling.reconcile import Reconciler
 from bot.enabling.service import EnableService
 from bot.errors import ConfigError, StoreError
@@ -96,25 +97,9 @@ class Runtime:
         )
         coc = CocClient(http, settings.coc.base_url, retries=settings.coc.retries)
         delivery = Delivery(slack)
-        lease = enable_lease(settings)
-        service = EnableService(
-            store=store,
-            coc=coc,
-            credentials=credentials,
-            identity_map=lambda: identities.current,
-            delivery=delivery,
-            lease=lease,
-            in_flight_wait=lease.total_seconds(),
-        )
-        reconciler = Reconciler(
-            store=store,
-            coc=coc,
-            credentials=credentials,
-            identity_map=lambda: identities.current,
-            delivery=delivery,
-            lease=lease,
-            held_here=service.holds,
-        )
+        parts = EnablingParts(store, coc, credentials, lambda: identities.current, delivery, enable_lease(settings))
+        service = EnableService(parts, in_flight_wait=parts.lease.total_seconds())
+        reconciler = Reconciler(parts, held_here=service.holds)
         # users.info runs before Slack's 3-second acknowledgement: no retries, a short limit.
         lookup_client = AsyncWebClient(
             token=settings.slack.bot_token.get_secret_value(),

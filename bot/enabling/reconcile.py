@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
 from bot import messages
-from bot.audit.store import AuditRecord, AuditStore, Outcome
-from bot.coc.client import CocClient
+from bot.audit.store import AuditRecord, Outcome
+from bot.enabling.parts import EnablingParts
 from bot.errors import CocError, CocUnavailable, CredentialsError
-from bot.identities.model import IdentityMap
-from bot.identities.provider import CredentialProvider
-from bot.slack.delivery import Audience, Delivery
+from bot.slack.delivery import Audience
 from bot.slack.escape import escape
 
 log = logging.getLogger(__name__)
@@ -28,28 +25,18 @@ NOTE = "reconciled after a restart"
 class Reconciler:
     def __init__(
         self,
+        parts: EnablingParts,
         *,
-        store: AuditStore,
-        coc: CocClient,
-        credentials: CredentialProvider,
-        identity_map: Callable[[], IdentityMap],
-        delivery: Delivery,
-        lease: timedelta,
         held_here: Callable[[int], bool],
     ) -> None:
-        self._store = store
-        self._coc = coc
-        self._credentials = credentials
-        self._identity_map = identity_map
-        self._delivery = delivery
-        self._lease = lease
+        self._parts = parts
         self._held_here = held_here
 
     async def run_once(self) -> int:
         """Reconcile every abandoned record this process wins; returns how many it completed."""
         done = 0
-        for record in await self._store.abandoned():
-            if self._held_here(record.id) or not await self._store.take_over(record.id, lease=self._lease):
+        for record in await self._parts.store.abandoned():
+            if self._held_here(record.id) or not await self._parts.store.take_over(record.id, lease=self._parts.lease):
                 continue  # still being worked on here, or another process took it
             try:
                 await self._reconcile(record)
@@ -62,20 +49,20 @@ class Reconciler:
 
     async def _reconcile(self, record: AuditRecord) -> None:
         outcome, state, reason = await self._ask_coc(record)
-        await self._store.finish(record.id, outcome, error_msg=reason, note=NOTE)
+        await self._parts.store.finish(record.id, outcome, error_msg=reason, note=NOTE)
         log.info("reconciled record %s for task %s: %s", record.id, record.task_id, outcome.value)
         text = messages.reconciled(record.task_id, record.slack_user, record.identity or "?", state)
-        await self._delivery.to_channel(Audience(record.channel, record.slack_user), text)
+        await self._parts.delivery.to_channel(Audience(record.channel, record.slack_user), text)
 
     async def _ask_coc(self, record: AuditRecord) -> tuple[Outcome, str, str | None]:
-        identity_map = self._identity_map()
+        identity_map = self._parts.identity_map()
         identity = identity_map.identities.get(record.identity or "")
         if identity is None:
             reason = f"identity {record.identity!r} is no longer in the identity map"
             return Outcome.UNKNOWN, messages.RECONCILED_UNKNOWN.format(reason=escape(reason)), reason
         try:
-            credentials = await self._credentials.credentials_for(identity, identity_map, record.slack_user)
-            details = await self._coc.get_task(record.task_id, credentials, identity.domain_id)
+            credentials = await self._parts.credentials.credentials_for(identity, identity_map, record.slack_user)
+            details = await self._parts.coc.get_task(record.task_id, credentials, identity.domain_id)
         except (CocError, CocUnavailable, CredentialsError) as exc:
             reason = _describe(exc)
             return Outcome.UNKNOWN, messages.RECONCILED_UNKNOWN.format(reason=escape(reason)), reason

@@ -10,20 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from collections.abc import Awaitable
 
 from bot import messages
-from bot.audit.store import AuditStore, DuplicateSubmission, Outcome, TaskInFlight
+from bot.audit.store import DuplicateSubmission, Outcome, TaskInFlight
 from bot.coc import answers
-from bot.coc.client import CocClient
 from bot.enabling import outcome
 from bot.enabling.outcome import AttemptOutcome
+from bot.enabling.parts import EnablingParts
 from bot.enabling.request import EnableRequest
 from bot.errors import CocError, CocUnavailable, CredentialsError, StoreError
-from bot.identities.model import IdentityMap
-from bot.identities.provider import CredentialProvider
-from bot.slack.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +27,11 @@ log = logging.getLogger(__name__)
 class EnableService:
     def __init__(
         self,
+        parts: EnablingParts,
         *,
-        store: AuditStore,
-        coc: CocClient,
-        credentials: CredentialProvider,
-        identity_map: Callable[[], IdentityMap],
-        delivery: Delivery,
-        lease: timedelta,
         in_flight_wait: float,
     ) -> None:
-        self._store = store
-        self._coc = coc
-        self._credentials = credentials
-        self._identity_map = identity_map
-        self._delivery = delivery
-        self._lease = lease
+        self._parts = parts
         self._in_flight_wait = in_flight_wait
         self._running: set[asyncio.Task[None]] = set()
         self._records: set[int] = set()
@@ -87,11 +73,13 @@ class EnableService:
             log.exception("enable of task %s failed unexpectedly", request.task_id)
             # The user must hear something even when the bot itself failed.
             with contextlib.suppress(Exception):
-                await self._delivery.to_user(request.audience, messages.INTERNAL_ERROR.format(task_id=request.task_id))
+                await self._parts.delivery.to_user(
+                    request.audience, messages.INTERNAL_ERROR.format(task_id=request.task_id)
+                )
 
     async def enable(self, request: EnableRequest) -> None:
         try:
-            record = await self._store.begin(request.attempt(), lease=self._lease)
+            record = await self._parts.store.begin(request.attempt(), lease=self._parts.lease)
         except DuplicateSubmission as exc:
             log.info(
                 "submission %s for task %s delivered again; already handled as record %s",
@@ -105,7 +93,7 @@ class EnableService:
             return
         except StoreError:
             log.exception("audit store unavailable; task %s not enabled", request.task_id)
-            await self._delivery.to_user(request.audience, messages.STORE_DOWN)
+            await self._parts.delivery.to_user(request.audience, messages.STORE_DOWN)
             return
 
         self._records.add(record.id)
@@ -129,16 +117,16 @@ class EnableService:
         log.info(
             "task %s: %s as %s (record %s)", request.task_id, result.outcome.value, request.identity.name, record.id
         )
-        await self._delivery.to_channel(request.audience, result.text)
+        await self._parts.delivery.to_channel(request.audience, result.text)
 
     async def _with_lease(self, record_id: int, call: Awaitable[AttemptOutcome]) -> AttemptOutcome:
         """Run ``call`` while renewing the record's lease, so no process takes it over meanwhile."""
 
         async def renew() -> None:
             while True:
-                await asyncio.sleep(self._lease.total_seconds() / 3)
+                await asyncio.sleep(self._parts.lease.total_seconds() / 3)
                 try:
-                    await self._store.extend(record_id, lease=self._lease)
+                    await self._parts.store.extend(record_id, lease=self._parts.lease)
                 except StoreError as exc:
                     log.warning("could not renew the lease of record %s: %s", record_id, exc)
 
@@ -152,30 +140,30 @@ class EnableService:
 
     async def _finish(self, record_id: int, request: EnableRequest, outcome_: Outcome, **details: str | None) -> None:
         try:
-            await self._store.finish(record_id, outcome_, **details)
+            await self._parts.store.finish(record_id, outcome_, **details)
         except StoreError:
             log.exception("could not complete audit record %s for task %s", record_id, request.task_id)
 
     async def _call_coc(self, request: EnableRequest) -> AttemptOutcome:
-        identity_map = self._identity_map()
+        identity_map = self._parts.identity_map()
         renewed = False
         while True:
             try:
-                credentials = await self._credentials.credentials_for(
+                credentials = await self._parts.credentials.credentials_for(
                     request.identity, identity_map, request.slack_user
                 )
             except CredentialsError as exc:
                 log.warning("identity %s has no credentials: %s", request.identity.name, exc.reason)
                 return outcome.no_credentials(request, exc)
             try:
-                result = await self._coc.enable_task(
+                result = await self._parts.coc.enable_task(
                     request.task_id, request.tickets, credentials, request.identity.domain_id
                 )
             except CocError as exc:
                 if answers.credentials_rejected(exc) and credentials.temporary and not renewed:
                     # Temporary credentials can be revoked or expire early; renew once and retry.
                     log.info("COC refused temporary credentials of %s; renewing once", request.identity.name)
-                    self._credentials.invalidate(request.identity.name, request.slack_user)
+                    self._parts.credentials.invalidate(request.identity.name, request.slack_user)
                     renewed = True
                     continue
                 if exc.error_code == answers.ALREADY_ENABLED and exc.earlier_may_have_acted:
@@ -188,16 +176,16 @@ class EnableService:
     async def _wait_for_holder(self, request: EnableRequest, busy: TaskInFlight) -> None:
         holder = busy.holder
         try:
-            await self._store.refuse(
+            await self._parts.store.refuse(
                 request.attempt(), error_code=None, error_msg=f"task was being enabled by {holder.slack_user}"
             )
         except StoreError:
             log.exception("could not record the refused attempt on task %s", request.task_id)
-        await self._delivery.to_user(request.audience, messages.in_flight(request.task_id, holder.slack_user))
-        finished = await self._store.wait_finished(holder.id, timeout=self._in_flight_wait)
+        await self._parts.delivery.to_user(request.audience, messages.in_flight(request.task_id, holder.slack_user))
+        finished = await self._parts.store.wait_finished(holder.id, timeout=self._in_flight_wait)
         if finished is None or finished.outcome is Outcome.PENDING:
             text = messages.in_flight_still_running(request.task_id, holder.slack_user)
         else:
             detail = finished.error_code and f"{finished.error_code}: {finished.error_msg or ''}"
             text = messages.in_flight_outcome(request.task_id, holder.slack_user, finished.outcome.value, detail)
-        await self._delivery.to_user(request.audience, text)
+        await self._parts.delivery.to_user(request.audience, text)

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit.store import AuditStore, Outcome
 from bot.coc.client import CocClient
+from bot.enabling.parts import EnablingParts
 from bot.enabling.reconcile import Reconciler
 from bot.enabling.request import EnableRequest
 from bot.enabling.service import EnableService
@@ -83,24 +84,9 @@ async def parts(tmp_path: Path, peers: tuple[CocPeer, str, SlackPeer]) -> AsyncI
         coc = CocClient(http, coc_url, retries=2)
         credentials = CredentialProvider(http, "http://127.0.0.1:9", renew_margin=timedelta(seconds=60))
         delivery = Delivery(AsyncWebClient(token=BOT_TOKEN, base_url=slack_peer.api_url))
-        service = EnableService(
-            store=store,
-            coc=coc,
-            credentials=credentials,
-            identity_map=lambda: identity_map,
-            delivery=delivery,
-            lease=lease,
-            in_flight_wait=5,
-        )
-        reconciler = Reconciler(
-            store=store,
-            coc=coc,
-            credentials=credentials,
-            identity_map=lambda: identity_map,
-            delivery=delivery,
-            lease=lease,
-            held_here=service.holds,
-        )
+        parts = EnablingParts(store, coc, credentials, lambda: identity_map, delivery, lease)
+        service = EnableService(parts, in_flight_wait=5)
+        reconciler = Reconciler(parts, held_here=service.holds)
         yield Parts(coc_peer, slack_peer, store, service, reconciler, identity_map, coc, credentials)
 
 
@@ -145,15 +131,10 @@ async def test_unreachable_slack_does_not_break_the_enable_or_its_record(parts: 
     task_id = new_task_id()
     parts.coc_peer.add_task(task_id, "t", PROD_DOMAIN)
     nowhere = Delivery(AsyncWebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/"))
-    service = EnableService(
-        store=parts.store,
-        coc=parts.coc,
-        credentials=parts.credentials,
-        identity_map=lambda: parts.identity_map,
-        delivery=nowhere,
-        lease=timedelta(seconds=5),
-        in_flight_wait=1,
+    enabling = EnablingParts(
+        parts.store, parts.coc, parts.credentials, lambda: parts.identity_map, nowhere, timedelta(seconds=5)
     )
+    service = EnableService(enabling, in_flight_wait=1)
     await service.enable(parts.request(task_id))
 
     (record,) = await parts.store.query(task_id=task_id)

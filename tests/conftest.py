@@ -1,3 +1,5 @@
+"""Fixtures for every test that drives the bot as production runs it."""
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +17,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(autouse=True)
 def _fresh_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Faults a test injected into the peers end with it."""
     yield
     if "stack" in request.fixturenames:
         running: Stack = request.getfixturevalue("stack")
         running.coc.faults.clear()
         running.coc.delay = 0.0
+        running.iam.clear_faults()
+        running.iam.delay = 0.0
         running.slack.channel_errors.clear()
+        running.slack.delay.clear()
