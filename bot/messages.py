@@ -78,8 +78,8 @@ TRIGGER_EXPIRED = (
 MODAL_FAILED = "I could not open the form ({error}). Please try again; if it keeps failing, tell the bot's admin."
 STORE_DOWN = "I cannot reach my audit store, so I will not enable anything right now. Please tell the bot's admin."
 INTERNAL_ERROR = (
-    "Something went wrong inside the bot while enabling task `{task_id}`; the audit trail marks it "
-    "*unknown*. Check the task in the COC console, and tell the bot's admin."
+    "Something went wrong inside the bot while enabling task `{task_id}`. Check the task in the COC "
+    "console before trying again, and tell the bot's admin."
 )
 STALE_FORM = "This form is out of date. Close it and run the command again."
 SHUTTING_DOWN = "I am restarting and not taking new enables for a moment. Please try again in a minute."

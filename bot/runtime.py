@@ -28,6 +28,7 @@ from bot.enabling.reconcile import Reconciler
 from bot.enabling.service import EnableService
 from bot.errors import ConfigError, StoreError
 from bot.health import Readiness
+from bot.identities.model import IdentityMap
 from bot.identities.provider import CredentialProvider
 from bot.identities.resolver import IdentityResolver, slack_email_lookup
 from bot.identities.watch import IdentityMapHolder
@@ -97,7 +98,18 @@ class Runtime:
         )
         coc = CocClient(http, settings.coc.base_url, retries=settings.coc.retries)
         delivery = Delivery(slack)
-        parts = EnablingParts(store, coc, credentials, lambda: identities.current, delivery, enable_lease(settings))
+
+        def current_map() -> IdentityMap:
+            return identities.current
+
+        parts = EnablingParts(
+            store=store,
+            coc=coc,
+            credentials=credentials,
+            identity_map=current_map,
+            delivery=delivery,
+            lease=enable_lease(settings),
+        )
         service = EnableService(parts, in_flight_wait=parts.lease.total_seconds())
         reconciler = Reconciler(parts, held_here=service.holds)
         # users.info runs before Slack's 3-second acknowledgement: no retries, a short limit.
@@ -106,9 +118,10 @@ class Runtime:
             base_url=settings.slack.api_url,
             session=slack_session,
             timeout=EMAIL_LOOKUP_TIMEOUT_SECONDS,
+            retry_handlers=[],
         )
         resolver = IdentityResolver(
-            lambda: identities.current,
+            current_map,
             slack_email_lookup(lookup_client),
             email_ttl=timedelta(seconds=settings.identities.email_cache_seconds),
         )
@@ -124,7 +137,7 @@ class Runtime:
         )
         bolt.error(_unhandled)
         bolt.use(_request_id_middleware)
-        ctx = ListenerContext(resolver=resolver, service=service, store=store, identity_map=lambda: identities.current)
+        ctx = ListenerContext(resolver=resolver, service=service, store=store)
         commands.register(bolt, ctx)
         views.register(bolt, ctx)
         readiness = Readiness(identity_map=True, store=True)
@@ -200,12 +213,13 @@ class Runtime:
             await self._reconcile()
 
 
-async def _unhandled(error: Exception, body: dict[str, Any]) -> BoltResponse:
+async def _unhandled(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
     if isinstance(error, BoltUnhandledRequestError):
         log.warning("no listener for this Slack %s; answered 404", body.get("type") or "command")
         return BoltResponse(status=404, body="")
     log.error("a Slack listener failed", exc_info=error)
-    return BoltResponse(status=500, body="")
+    # After the acknowledgement there is no answer left to give Slack.
+    return None if response is None else BoltResponse(status=500, body="")
 
 
 def _token_from_client_is_expected(record: logging.LogRecord) -> bool:

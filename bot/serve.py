@@ -46,7 +46,9 @@ async def run(settings: Settings | None = None) -> None:
         else:
             await _http_mode(runtime)
     finally:
-        await runtime.stop(settings.server.shutdown_grace_seconds)
+        # uvicorn has had its part of the grace in HTTP mode; the enables get the rest.
+        spent = 0.0 if settings.slack.socket_mode else HTTP_DRAIN_SECONDS
+        await runtime.stop(max(settings.server.shutdown_grace_seconds - spent, 0.0))
     log.info("stopped")
 
 

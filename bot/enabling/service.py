@@ -59,7 +59,11 @@ class EnableService:
             log.info("waiting up to %.0f s for %d enable(s) in flight", grace, len(pending))
             _, pending = await asyncio.wait(pending, timeout=grace)
         for task in pending:
-            log.error("enable still running at shutdown: %s", task.get_name())
+            # Cancelled, its record stays pending, so reconciliation completes it after the restart.
+            log.error("enable still running at shutdown, left to reconciliation: %s", task.get_name())
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
         return len(pending)
 
     def holds(self, record_id: int) -> bool:
@@ -98,22 +102,23 @@ class EnableService:
 
         self._records.add(record.id)
         try:
-            result = await self._with_lease(record.id, self._call_coc(request))
-        except Exception:
-            await self._finish(record.id, request, Outcome.UNKNOWN, note="the bot failed during the enable")
-            raise
+            try:
+                result = await self._with_lease(record.id, self._call_coc(request))
+            except Exception:
+                await self._finish(record.id, request, Outcome.UNKNOWN, note="the bot failed during the enable")
+                raise
+            await self._finish(
+                record.id,
+                request,
+                result.outcome,
+                error_code=result.error_code,
+                error_msg=result.error_msg,
+                request_id=result.request_id,
+                note=result.note,
+            )
         finally:
+            # Only now may a reconciler see the record: it is finished, or this process gave up on it.
             self._records.discard(record.id)
-
-        await self._finish(
-            record.id,
-            request,
-            result.outcome,
-            error_code=result.error_code,
-            error_msg=result.error_msg,
-            request_id=result.request_id,
-            note=result.note,
-        )
         log.info(
             "task %s: %s as %s (record %s)", request.task_id, result.outcome.value, request.identity.name, record.id
         )

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-import aiohttp
 from slack_sdk import errors as slack_errors
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import SlackApiError
 from bot.identities.model import Identity, IdentityMap
-from bot.slack.api import api_error
+from bot.slack.api import SLACK_UNREACHABLE, api_error
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def slack_email_lookup(client: AsyncWebClient) -> EmailLookup:
             response = await client.users_info(user=user_id)
         except slack_errors.SlackApiError as exc:
             raise SlackApiError("users.info", api_error(exc)) from exc
-        except (slack_errors.SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        except SLACK_UNREACHABLE as exc:
             raise SlackApiError("users.info", f"unreachable ({type(exc).__name__})") from exc
 
         user = response.get("user")

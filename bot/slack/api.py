@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.errors import SlackApiError as SdkApiError
+from slack_sdk.errors import SlackClientError
+
+SLACK_UNREACHABLE = (aiohttp.ClientError, TimeoutError, OSError, SlackClientError)
+"""Failures of slack_sdk's async client other than Slack's own ``ok: false`` answer."""
 
 
 def api_error(exc: SdkApiError) -> str:

@@ -14,9 +14,8 @@ from bot.audit.store import Attempt
 from bot.coc.tasks import InvalidTaskId, is_task_id, parse_task_id
 from bot.identities.resolver import Refused, Resolved
 from bot.slack import blocks, history
-from bot.slack.api import api_error
+from bot.slack.api import SLACK_UNREACHABLE, api_error
 from bot.slack.context import ListenerContext
-from bot.slack.delivery import SLACK_UNREACHABLE
 from bot.slack.escape import code
 from bot.slack.metadata import ModalOrigin
 from bot.slack.refusals import record_refusal, refusal_text
@@ -43,7 +42,11 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
         if words and words[0].lower() == "history":
             await ack()
             task_id = words[1] if len(words) > 1 and is_task_id(words[1]) else None
-            await respond(text=await history.channel_history(ctx.store, channel_id, task_id), response_type="ephemeral")
+            text = await history.channel_history(ctx.store, channel_id, task_id)
+            try:
+                await respond(text=text, response_type="ephemeral")
+            except SLACK_UNREACHABLE as exc:
+                log.warning("could not show history to %s: %s", user_id, type(exc).__name__)
             return
         prefill = words[0] if words else None
         if prefill is not None and not (prefill.upper().startswith("ST") and len(words) == 1):
@@ -88,8 +91,8 @@ def register(app: AsyncApp, ctx: ListenerContext) -> None:
         )
         try:
             await client.views_open(trigger_id=command.get("trigger_id", ""), view=view)
-        except SdkApiError as exc:
-            error = api_error(exc)
+        except (SdkApiError, *SLACK_UNREACHABLE) as exc:
+            error = api_error(exc) if isinstance(exc, SdkApiError) else type(exc).__name__
             log.warning("views.open failed: %s", error)
             reply = messages.TRIGGER_EXPIRED if error in _TRIGGER_GONE else messages.MODAL_FAILED.format(error=error)
             try:

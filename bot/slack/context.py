@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.audit.store import AuditStore
 from bot.enabling.service import EnableService
-from bot.identities.model import IdentityMap
 from bot.identities.resolver import IdentityResolver
 
 
@@ -16,4 +14,3 @@ class ListenerContext:
     resolver: IdentityResolver
     service: EnableService
     store: AuditStore
-    identity_map: Callable[[], IdentityMap]

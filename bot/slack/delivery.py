@@ -10,18 +10,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import aiohttp
 from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack.api import api_error
+from bot.slack.api import SLACK_UNREACHABLE, api_error
 from bot.slack.blocks import message
 
 log = logging.getLogger(__name__)
-
-SLACK_UNREACHABLE = (aiohttp.ClientError, TimeoutError, OSError)
-"""Transport failures of slack_sdk's async client: Slack did not answer at all."""
 
 UNREACHABLE_CHANNEL = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "ekm_access_denied"}

@@ -118,7 +118,8 @@ def check_shape(body: bytes) -> dict[str, Any]:
             payload = json.loads(fields["payload"])
             # JSON may escape lone surrogates, which no later encoding to UTF-8 survives.
             json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: nesting deeper than the parser goes is no payload of Slack's.
             raise Refusal(400, "payload is not JSON in valid Unicode") from exc
         _check_interaction(payload)
         return {"payload": payload}

@@ -9,11 +9,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from bot import logs
-from bot.health import Readiness
+from bot.health import Readiness, probe_routes
 from bot.slack import edge
 
 log = logging.getLogger(__name__)
@@ -76,16 +76,4 @@ def create_app(bolt: AsyncApp, signing_secret: str, readiness: Readiness) -> Sta
         # Bolt's error handler (bot.runtime) logs the one line for an unhandled request.
         return to_starlette_response(await bolt.async_dispatch(bolt_request))
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        return JSONResponse(readiness.report(), status_code=200 if readiness.ready else 503)
-
-    return Starlette(
-        routes=[
-            Route(EVENTS_PATH, slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ]
-    )
+    return Starlette(routes=[Route(EVENTS_PATH, slack_events, methods=["POST"]), *probe_routes(readiness)])

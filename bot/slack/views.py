@@ -14,9 +14,8 @@ from bot.audit.store import Attempt
 from bot.enabling.request import EnableRequest
 from bot.identities.resolver import Refused, Resolved
 from bot.slack import blocks
-from bot.slack.api import api_error
+from bot.slack.api import SLACK_UNREACHABLE, api_error
 from bot.slack.context import ListenerContext
-from bot.slack.delivery import SLACK_UNREACHABLE
 from bot.slack.form import EnableForm, read_form, ticket_values
 from bot.slack.metadata import BadMetadata, ModalOrigin
 from bot.slack.refusals import record_refusal, refusal_inline

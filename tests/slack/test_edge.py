@@ -100,3 +100,9 @@ def test_malformed_signed_bodies_get_400(body):
 def test_internal_bolt_headers_are_not_forwarded():
     headers = {"X-Slack-Bolt-Lazy-Only": "1", "x-slack-bolt-lazy-function-name": "f", "content-type": "a"}
     assert edge.forwarded_headers(headers) == {"content-type": "a"}
+
+
+def test_payload_nested_deeper_than_the_parser_goes_gets_400():
+    with pytest.raises(edge.Refusal) as info:
+        edge.check_shape(form(payload="[" * 100_000 + "]" * 100_000))
+    assert info.value.status == 400
