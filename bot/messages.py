@@ -56,6 +56,13 @@ def unmapped(user_id: str) -> str:
     )
 
 
+LOOKUP_FAILED = (
+    "Slack did not tell me your email address in time, and I need it to find your Huawei Cloud "
+    "identity. Nothing was sent to COC; please try again in a moment."
+)
+LOOKUP_FAILED_INLINE = "Slack did not tell me your email address in time; please submit again in a moment."
+
+
 def unmapped_inline(user_id: str) -> str:
     return f"Your Slack user {user_id} is no longer mapped to an identity; ask an admin to add you to the identity map."
 

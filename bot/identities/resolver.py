@@ -29,11 +29,29 @@ EmailLookup = Callable[[str], Awaitable[str | None]]
 Clock = Callable[[], datetime]
 
 
+UNREACHABLE = "unreachable"
+"""How the Slack lookup reports that Slack did not answer."""
+
+
 class RefusalReason(StrEnum):
     UNMAPPED = "unmapped"
     """No entry in the identity map names this user, by ID or by email."""
     CHANNEL_NOT_ALLOWED = "channel_not_allowed"
     """The user's identity is limited to other channels."""
+    LOOKUP_FAILED = "lookup_failed"
+    """The map has email entries and Slack did not say this user's email in time; try again."""
+
+
+class _LookupFailed(Exception):
+    pass
+
+
+_TRANSIENT_ERRORS = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable"})
+
+
+def _transient(error: str) -> bool:
+    """Whether asking Slack again may give the email (as opposed to, say, ``user_not_found``)."""
+    return error in _TRANSIENT_ERRORS or error.startswith((UNREACHABLE, "HTTP "))
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,10 @@ class IdentityResolver:
 
         identity = identity_map.identity_for(user_id)
         if identity is None and identity_map.needs_emails:
-            email = await self._email_of(user_id)
+            try:
+                email = await self._email_of(user_id)
+            except _LookupFailed:
+                return Refused(RefusalReason.LOOKUP_FAILED)
             if email is not None:
                 identity = identity_map.identity_for(user_id, email)
         if identity is None:
@@ -102,6 +123,8 @@ class IdentityResolver:
             email = await self._lookup_email(user_id)
         except SlackApiError as exc:
             logger.warning("Could not look up the email of Slack user %s: %s", user_id, exc)
+            if _transient(exc.error):
+                raise _LookupFailed from exc
             return None
         if not email:
             # Not cached: a missing users:read.email scope, once granted, should count at once.
@@ -124,7 +147,7 @@ def slack_email_lookup(client: AsyncWebClient) -> EmailLookup:
         except slack_errors.SlackApiError as exc:
             raise SlackApiError("users.info", api_error(exc)) from exc
         except SLACK_UNREACHABLE as exc:
-            raise SlackApiError("users.info", f"unreachable ({type(exc).__name__})") from exc
+            raise SlackApiError("users.info", f"{UNREACHABLE} ({type(exc).__name__})") from exc
 
         user = response.get("user")
         profile = user.get("profile") if isinstance(user, dict) else None

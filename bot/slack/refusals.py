@@ -7,18 +7,22 @@ import logging
 from bot import messages
 from bot.audit.store import Attempt, AuditStore
 from bot.errors import StoreError
-from bot.identities.resolver import Refused
+from bot.identities.resolver import RefusalReason, Refused
 
 log = logging.getLogger(__name__)
 
 
 def refusal_text(refused: Refused, user_id: str) -> str:
+    if refused.reason is RefusalReason.LOOKUP_FAILED:
+        return messages.LOOKUP_FAILED
     if refused.identity is not None:
         return messages.channel_not_allowed(refused.identity, refused.allowed_channels)
     return messages.unmapped(user_id)
 
 
 def refusal_inline(refused: Refused, user_id: str) -> str:
+    if refused.reason is RefusalReason.LOOKUP_FAILED:
+        return messages.LOOKUP_FAILED_INLINE
     if refused.identity is not None:
         return messages.channel_not_allowed_inline(refused.identity)
     return messages.unmapped_inline(user_id)

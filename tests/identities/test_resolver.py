@@ -143,7 +143,7 @@ async def test_email_is_cached_for_the_ttl_then_asked_again(identity_map: Identi
     assert resolution == Resolved(identity_map.identities["ops-prod"])
 
 
-async def test_failing_lookup_means_unmapped_for_now(identity_map: IdentityMap) -> None:
+async def test_failing_lookup_asks_to_try_again_and_is_not_cached(identity_map: IdentityMap) -> None:
     directory = Directory({"U0MAIL0001": "mail@example.com"})
     directory.failing = True
     resolver = _resolver(identity_map, directory)
@@ -152,7 +152,7 @@ async def test_failing_lookup_means_unmapped_for_now(identity_map: IdentityMap) 
     directory.failing = False
     second = await resolver.resolve("U0MAIL0001", "C0ANY00001")
 
-    assert first == Refused(RefusalReason.UNMAPPED)
+    assert first == Refused(RefusalReason.LOOKUP_FAILED)
     assert second == Resolved(identity_map.identities["ops-base"])
 
 
