@@ -13,22 +13,18 @@ import pytest
 
 from tests.bot_process import run_bot_command
 from tests.integration.stack import (
-    BASE_AK,
-    BASE_DOMAIN,
     BASE_SK,
     BOT_TOKEN,
     IDENTITY_MAP,
-    PROD_AK,
-    PROD_DOMAIN,
     PROD_SK,
     SANDBOX_DOMAIN,
     SIGNING_SECRET,
     bot_env,
+    huawei_peers,
 )
 from tests.peers.coc import CocPeer
 from tests.peers.iam import IamPeer
-from tests.peers.keyring import Key, Keyring
-from tests.peers.server import free_port, serve
+from tests.peers.server import free_port
 from tests.peers.slack import SlackPeer
 from tests.peers.socket import SocketPeer
 
@@ -80,20 +76,12 @@ def identity_rows(table: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str
 def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
     workdir = Path(tmp_path_factory.mktemp("doctor"))
     (workdir / "identities.toml").write_text(IDENTITY_MAP, encoding="utf-8")
-    keyring = Keyring()
-    keyring.add(Key(PROD_AK, PROD_SK, PROD_DOMAIN))
-    keyring.add(Key(BASE_AK, BASE_SK, BASE_DOMAIN))
     slack = SlackPeer(BOT_TOKEN)
     socket = SocketPeer(APP_TOKEN, slack)
-    coc = CocPeer(keyring)
-    iam = IamPeer(keyring)
-    iam.add_agency("coc-operator", SANDBOX_DOMAIN, domain_name="ops-sandbox", trusted=BASE_DOMAIN)
     with ExitStack() as stack:
         stack.enter_context(socket.serve())
-        coc_url = stack.enter_context(serve(coc))
-        stack.enter_context(iam.serve())
-        assert iam.url is not None
-        urls = {"slack": socket.api_url, "coc": coc_url, "iam": iam.url}
+        coc, iam, _, huawei = stack.enter_context(huawei_peers())
+        urls = {"slack": socket.api_url, **huawei}
         yield Peers(slack, socket, coc, iam, urls, workdir)
 
 

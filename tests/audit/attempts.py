@@ -33,3 +33,19 @@ async def outlive_lease(record: AuditRecord) -> None:
     assert record.lease_until is not None
     while datetime.now(UTC) <= record.lease_until:
         await asyncio.sleep(0.005)
+
+
+# The keys of `python -m bot audit --json`, one object per line: the format auditors rely on.
+JSON_KEYS = {
+    "at",
+    "slack_team",
+    "slack_user",
+    "channel",
+    "identity",
+    "task_id",
+    "tickets",
+    "outcome",
+    "error_code",
+    "error_msg",
+    "request_id",
+}

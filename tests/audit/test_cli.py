@@ -12,21 +12,7 @@ from hypothesis import strategies as st
 from bot.audit import cli
 from bot.audit.store import AuditStore, Outcome
 from bot.coc.tasks import Ticket, TicketType
-from tests.audit.attempts import OTHER_TASK, TASK, attempt
-
-JSON_KEYS = {
-    "at",
-    "slack_team",
-    "slack_user",
-    "channel",
-    "identity",
-    "task_id",
-    "tickets",
-    "outcome",
-    "error_code",
-    "error_msg",
-    "request_id",
-}
+from tests.audit.attempts import JSON_KEYS, OTHER_TASK, TASK, attempt
 
 
 async def _json_lines(

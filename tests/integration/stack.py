@@ -155,22 +155,34 @@ def bot_env(stack_urls: Mapping[str, str], workdir: Path, **extra: str) -> dict[
     }
 
 
+def slack_peer() -> SlackPeer:
+    """The Slack Web API peer, knowing the email of the user mapped by email."""
+    slack = SlackPeer(BOT_TOKEN)
+    slack.users[EMAIL_OPERATOR] = {"name": "carol", "real_name": "Carol", "email": EMAIL}
+    return slack
+
+
 @contextmanager
-def peers() -> Iterator[tuple[SlackPeer, CocPeer, IamPeer, Keyring, dict[str, str]]]:
+def huawei_peers() -> Iterator[tuple[CocPeer, IamPeer, Keyring, dict[str, str]]]:
+    """COC and IAM peers sharing one keyring, serving; yields their URLs as ``coc`` and ``iam``."""
     keyring = Keyring()
     keyring.add(Key(PROD_AK, PROD_SK, PROD_DOMAIN))
     keyring.add(Key(BASE_AK, BASE_SK, BASE_DOMAIN))
-    slack = SlackPeer(BOT_TOKEN)
-    slack.users[EMAIL_OPERATOR] = {"name": "carol", "real_name": "Carol", "email": EMAIL}
     coc = CocPeer(keyring)
     iam = IamPeer(keyring)
     iam.add_agency("coc-operator", SANDBOX_DOMAIN, domain_name="ops-sandbox", trusted=BASE_DOMAIN)
     with ExitStack() as stack:
-        stack.enter_context(slack.serve())
         coc_url = stack.enter_context(serve(coc))
         stack.enter_context(iam.serve())
         assert iam.url is not None
-        yield slack, coc, iam, keyring, {"slack": slack.api_url, "coc": coc_url, "iam": iam.url}
+        yield coc, iam, keyring, {"coc": coc_url, "iam": iam.url}
+
+
+@contextmanager
+def peers() -> Iterator[tuple[SlackPeer, CocPeer, IamPeer, Keyring, dict[str, str]]]:
+    slack = slack_peer()
+    with slack.serve(), huawei_peers() as (coc, iam, keyring, urls):
+        yield slack, coc, iam, keyring, {"slack": slack.api_url, **urls}
 
 
 @contextmanager

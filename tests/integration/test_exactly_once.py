@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.audit.attempts import JSON_KEYS
 from tests.bot_process import BotProcess, run_bot_command
 from tests.integration.stack import (
     CHANNEL,
@@ -26,19 +27,6 @@ from tests.postgres import temporary_database
 from tests.slack_driver import SlackDriver
 
 REPO = Path(__file__).resolve().parents[2]
-AUDIT_KEYS = {
-    "at",
-    "slack_team",
-    "slack_user",
-    "channel",
-    "identity",
-    "task_id",
-    "tickets",
-    "outcome",
-    "error_code",
-    "error_msg",
-    "request_id",
-}
 
 
 def audit(stack: Stack, *args: str) -> list[dict]:
@@ -66,7 +54,7 @@ def test_audit_record_says_who_enabled_what_under_which_identity_and_ticket(stac
     stack.outcome(task_id)
 
     (record,) = audit(stack, "--task", task_id)
-    assert set(record) == AUDIT_KEYS
+    assert set(record) == JSON_KEYS
     assert record["slack_user"] == OPERATOR and record["channel"] == CHANNEL
     assert record["identity"] == "ops-prod" and record["outcome"] == "enabled"
     assert record["tickets"] == [

@@ -15,25 +15,16 @@ import pytest
 
 from tests.bot_process import BotProcess, run_bot_command
 from tests.integration.stack import (
-    BASE_AK,
-    BASE_DOMAIN,
-    BASE_SK,
-    BOT_TOKEN,
     CHANNEL,
-    EMAIL,
-    EMAIL_OPERATOR,
     IDENTITY_MAP,
-    PROD_AK,
     PROD_DOMAIN,
-    PROD_SK,
-    SANDBOX_DOMAIN,
     bot_env,
+    huawei_peers,
     new_task_id,
+    slack_peer,
 )
 from tests.peers.coc import CocPeer
-from tests.peers.iam import IamPeer
-from tests.peers.keyring import Key, Keyring
-from tests.peers.server import free_port, serve
+from tests.peers.server import free_port
 from tests.peers.slack import SlackPeer
 from tests.peers.socket import SocketPeer
 from tests.slack_driver import values_for
@@ -92,21 +83,12 @@ def socket_env(urls: dict[str, str], workdir: Path, **extra: str) -> dict[str, s
 def socket_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketStack]:
     workdir = Path(tmp_path_factory.mktemp("socket-bot"))
     (workdir / "identities.toml").write_text(IDENTITY_MAP, encoding="utf-8")
-    keyring = Keyring()
-    keyring.add(Key(PROD_AK, PROD_SK, PROD_DOMAIN))
-    keyring.add(Key(BASE_AK, BASE_SK, BASE_DOMAIN))
-    slack = SlackPeer(BOT_TOKEN)
-    slack.users[EMAIL_OPERATOR] = {"name": "carol", "real_name": "Carol", "email": EMAIL}
+    slack = slack_peer()
     socket = SocketPeer(APP_TOKEN, slack)
-    coc = CocPeer(keyring)
-    iam = IamPeer(keyring)
-    iam.add_agency("coc-operator", SANDBOX_DOMAIN, domain_name="ops-sandbox", trusted=BASE_DOMAIN)
     with ExitStack() as stack:
         stack.enter_context(socket.serve())
-        coc_url = stack.enter_context(serve(coc))
-        stack.enter_context(iam.serve())
-        assert iam.url is not None
-        env = socket_env({"slack": socket.api_url, "coc": coc_url, "iam": iam.url}, workdir)
+        coc, _, _, urls = stack.enter_context(huawei_peers())
+        env = socket_env({"slack": socket.api_url, **urls}, workdir)
         bot = stack.enter_context(BotProcess(env, REPO))
         running = SocketStack(socket, slack, coc, bot, env)
         running.wait_for_readiness(200)
