@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.stack import Peers
+from bot.audit.records import AuditRecord
+from bot.audit.store import AuditStore, Outcome
 
 _TASK_ID = re.compile(r"ST[A-Za-z0-9]{24}")
 _ENABLE_PATH = re.compile(r"/v1/schedule/task/(ST[A-Za-z0-9]{24})/enable")
@@ -60,7 +61,7 @@ def wait_for_outcomes(peers: Peers, since: float, task_ids: Sequence[str], timeo
 
 def tally(
     peers: Peers,
-    database: Path,
+    database_url: str,
     since: float,
     coc_calls_before: int,
     due: Mapping[str, float],
@@ -89,11 +90,10 @@ def tally(
 
     records: Counter[str] = Counter()
     enabled = 0
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        for task_id, outcome in db.execute("SELECT task_id, outcome FROM audit_records"):
-            if task_id in wanted:
-                records[task_id] += 1
-                enabled += outcome == "enabled"
+    for record in asyncio.run(_records(database_url, limit=2 * len(wanted) + 1000)):
+        if record.task_id in wanted:
+            records[record.task_id] += 1
+            enabled += record.outcome is Outcome.ENABLED
 
     return Tally(
         tasks=len(wanted),
@@ -105,3 +105,9 @@ def tally(
         overheads=[posted[task_id] - due[task_id] - coc_delay for task_id in posted],
         before_coc=[coc_first[task_id] - due[task_id] for task_id in coc_first],
     )
+
+
+async def _records(database_url: str, *, limit: int) -> list[AuditRecord]:
+    """The newest audit records, read through the store as ``python -m bot audit`` reads them."""
+    async with await AuditStore.open(database_url) as store:
+        return await store.query(limit=limit)

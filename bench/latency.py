@@ -49,5 +49,5 @@ def submissions(
 
     enables.wait_for_outcomes(peers, since, task_ids)
     due = {task_id: result["due"] for task_id, result in zip(task_ids, run.results, strict=True)}
-    tally = enables.tally(peers, bot.database, since, coc_calls_before, due, coc_delay)
+    tally = enables.tally(peers, bot.database_url, since, coc_calls_before, due, coc_delay)
     return SubmissionRun(run, tally, task_ids)

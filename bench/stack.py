@@ -125,7 +125,8 @@ class Bot:
         self.url = f"http://127.0.0.1:{self.port}"
         self.events_url = f"{self.url}/slack/events"
         self.workdir = workdir
-        self.child = Child(name, ["bot"], log_dir, env=bot_env(peers, workdir, self.port, extra_env))
+        self.env = bot_env(peers, workdir, self.port, extra_env)
+        self.child = Child(name, ["bot"], log_dir, env=self.env)
         self.startup_seconds = 0.0
 
     def start(self) -> Bot:
@@ -142,8 +143,9 @@ class Bot:
         self.child.stop()
 
     @property
-    def database(self) -> Path:
-        return self.workdir / "audit.db"
+    def database_url(self) -> str:
+        """Where the bot keeps its audit trail, on whichever store ``--bot-env`` chose."""
+        return self.env["DATABASE_URL"]
 
 
 class BareBolt:

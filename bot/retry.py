@@ -2,8 +2,10 @@
 
 A request is tried again only when the other side surely did not act on it or asked to
 be asked again: a refused or timed-out connection (nothing was sent), HTTP 429, 502,
-503 or 504, or a gateway's throttling code in the body. A read timeout or a dropped
-connection after sending is never retried, since the first try may have taken effect.
+503 or 504, or a gateway's throttling code in the body. A connection that broke before
+any answer came (most often a kept-alive connection the server had just closed) is tried
+again only where the caller says a repeat is harmless. A read timeout is never retried:
+the other side may still be carrying out the first try.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 THROTTLE_CODES = frozenset({"APIG.0308", "APIGW.0308"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 """Transport errors raised before any byte of the request left, so a retry is safe."""
+BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+"""The connection broke before an answer: the request may or may not have been acted on."""
 
 MAX_WAIT_SECONDS = 8.0
 """The longest pause between two tries, whatever ``Retry-After`` asks."""
@@ -38,6 +42,8 @@ class Attempts:
     made: int = 0
     answered: list[int] = field(default_factory=list)
     """The HTTP status of each try that got an answer, in order."""
+    broken: int = 0
+    """How many tries lost their connection before an answer came."""
 
     @property
     def retried(self) -> bool:
@@ -75,6 +81,7 @@ async def send(
     auth: httpx.Auth | None = None,
     max_wait: float = MAX_WAIT_SECONDS,
     attempts: Attempts | None = None,
+    retry_broken: bool = False,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> httpx.Response:
     """Send ``request``, trying again up to ``retries`` times; return the last response.
@@ -88,7 +95,11 @@ async def send(
     async def attempt() -> httpx.Response:
         tally.made += 1
         sent = client.send(request) if auth is None else client.send(request, auth=auth)
-        response = await sent
+        try:
+            response = await sent
+        except BROKEN:
+            tally.broken += 1
+            raise
         tally.answered.append(response.status_code)
         return response
 
@@ -105,7 +116,8 @@ async def send(
         if outcome is None:
             return False
         if outcome.failed:
-            return isinstance(outcome.exception(), NOT_SENT)
+            failure = outcome.exception()
+            return isinstance(failure, NOT_SENT) or (retry_broken and isinstance(failure, BROKEN))
         return should_retry(outcome.result())
 
     def log_retry(state: RetryCallState) -> None:

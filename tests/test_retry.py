@@ -17,6 +17,8 @@ from starlette.types import Receive, Scope, Send
 
 from bot import retry
 from bot.retry import Attempts, send
+from tests.peers.coc import CocPeer, Fault
+from tests.peers.keyring import Keyring
 from tests.peers.server import free_port, serve
 
 
@@ -230,3 +232,29 @@ async def test_one_log_line_per_retry_without_headers(
     assert "POST /v1/thing after HTTP 503" in lines[0]
     assert "after HTTP 429" in lines[1]
     assert not any("secret-signature" in line or '"k"' in line for line in lines)
+
+
+async def test_a_broken_connection_is_retried_only_where_the_caller_says_a_repeat_is_harmless(
+    client: httpx.AsyncClient,
+) -> None:
+    peer = CocPeer(Keyring())  # hangs up on a request when told to
+    with serve(peer) as base:
+        peer.faults.append(Fault.drop())
+        kept = Attempts()
+        with pytest.raises(retry.BROKEN):
+            await send(client, client.build_request("POST", f"{base}/v1/x"), retries=2, attempts=kept, sleep=Waits())
+
+        peer.faults.append(Fault.drop())
+        repeated = Attempts()
+        response = await send(
+            client,
+            client.build_request("POST", f"{base}/v1/x"),
+            retries=2,
+            attempts=repeated,
+            sleep=Waits(),
+            retry_broken=True,
+        )
+
+    assert (kept.made, kept.broken) == (1, 1)
+    assert (repeated.made, repeated.broken) == (2, 1)
+    assert response.status_code == 401  # an answer: the peer refuses the unsigned request

@@ -191,7 +191,14 @@ class CocClient:
 
         try:
             response = await retry.send(
-                self._http, request, retries=self._retries, auth=HuaweiSigner(credentials, domain_id), attempts=tally
+                self._http,
+                request,
+                retries=self._retries,
+                auth=HuaweiSigner(credentials, domain_id),
+                attempts=tally,
+                # Repeating an enable is harmless: COC answers "already enabled", which counts
+                # as ours when an earlier try broke; reads are harmless by nature.
+                retry_broken=True,
             )
         except httpx.HTTPError as exc:
             elapsed = (time.monotonic() - started) * 1000
@@ -204,7 +211,7 @@ class CocClient:
                 exc.__class__.__name__,
             )
             # An earlier try that got an answer reached COC even if the last one did not.
-            reached = bool(tally.answered) or not isinstance(exc, _NEVER_SENT)
+            reached = bool(tally.answered) or tally.broken > 0 or not isinstance(exc, _NEVER_SENT)
             raise CocUnavailable(_transport_reason(exc), may_have_acted=reached) from exc
 
         parsed = answers.parse_json(response)
@@ -217,8 +224,8 @@ class CocClient:
             (time.monotonic() - started) * 1000,
             tally.made,
         )
-        # A throttled try did nothing; one that met a 5xx may have been carried out by COC.
-        earlier = any(status >= 500 for status in tally.answered[:-1])
+        # A throttled try did nothing; one that met a 5xx or lost its connection may have been carried out.
+        earlier = tally.broken > 0 or any(status >= 500 for status in tally.answered[:-1])
         answers.raise_for_answer(response, parsed, attempts=tally.made, earlier_may_have_acted=earlier)
         if parsed is None:
             raise answers.unexpected(response, "JSON")

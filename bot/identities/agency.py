@@ -83,7 +83,8 @@ async def assume_agency(
     signer = HuaweiSigner(Credentials(source.access_key, source.secret_key), source.domain_id)
 
     try:
-        response = await send(http, request, retries=retries, auth=signer)
+        # A second assume_role only issues a second set of temporary credentials: harmless.
+        response = await send(http, request, retries=retries, auth=signer, retry_broken=True)
     except httpx.TimeoutException as exc:
         raise CredentialsError(
             identity.name, f"IAM at {iam_endpoint} did not answer in time ({type(exc).__name__})"

@@ -200,14 +200,37 @@ async def test_throttling_that_outlasts_retries_raises_the_throttle_code(
     assert refused.value.attempts == 3  # type: ignore[attr-defined]
 
 
-async def test_dropped_connection_may_have_acted(coc: CocClient, credentials: Credentials, peer: CocPeer) -> None:
-    peer.faults.append(Fault.drop())
+async def test_a_connection_that_keeps_dropping_may_have_acted(
+    coc: CocClient, credentials: Credentials, peer: CocPeer
+) -> None:
+    peer.faults.extend([Fault.drop()] * 3)
 
     with pytest.raises(CocUnavailable) as unavailable:
         await coc.enable_task(TASK_ID, [], credentials, DOMAIN)
 
     assert unavailable.value.may_have_acted
-    assert len(peer.calls) == 1
+    assert len(peer.calls) == 3
+
+
+async def test_one_dropped_connection_is_tried_again(coc: CocClient, credentials: Credentials, peer: CocPeer) -> None:
+    peer.faults.append(Fault.drop())
+
+    result = await coc.enable_task(TASK_ID, [], credentials, DOMAIN)
+
+    assert result.attempts == 2 and len(peer.calls) == 2
+
+
+async def test_already_enabled_after_a_dropped_try_counts_as_ours(
+    coc: CocClient, credentials: Credentials, peer: CocPeer
+) -> None:
+    peer.add_task(TASK_ID, "nightly-cleanup", DOMAIN, enabled=True)
+    peer.faults.append(Fault.drop())
+
+    with pytest.raises(CocError) as refused:
+        await coc.enable_task(TASK_ID, [], credentials, DOMAIN)
+
+    assert refused.value.error_code == answers.ALREADY_ENABLED
+    assert refused.value.earlier_may_have_acted
 
 
 async def test_refused_connection_surely_did_not_act(http: httpx.AsyncClient, credentials: Credentials) -> None:

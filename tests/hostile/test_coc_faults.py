@@ -108,14 +108,26 @@ def test_a_gateway_page_instead_of_json_is_retried_then_reported(stack: Stack):
     assert only_record(stack, task_id)["outcome"] == "unknown"
 
 
-def test_a_dropped_connection_is_not_retried_and_is_unknown(stack: Stack):
+def test_a_dropped_connection_is_tried_again_and_the_enable_goes_through(stack: Stack):
     task_id = stack.add_task()
     stack.coc.faults.append(Fault.drop())
 
     stack.submit(task_id)
 
     text = stack.outcome(task_id).params["text"]
-    assert len(stack.enable_calls(task_id)) == 1
+    assert len(stack.enable_calls(task_id)) == 2
+    assert text.startswith(":white_check_mark:")
+    assert only_record(stack, task_id)["outcome"] == "enabled"
+
+
+def test_a_connection_that_keeps_dropping_is_unknown(stack: Stack):
+    task_id = stack.add_task()
+    stack.coc.faults.extend([Fault.drop()] * (RETRIES + 1))
+
+    stack.submit(task_id)
+
+    text = stack.outcome(task_id).params["text"]
+    assert len(stack.enable_calls(task_id)) == RETRIES + 1
     assert "without a complete answer" in text and "may have been enabled anyway" in text
     assert only_record(stack, task_id)["outcome"] == "unknown"
 
