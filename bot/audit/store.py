@@ -127,13 +127,7 @@ class AuditStore:
         _check_lease(lease)
         now = _now()
         values = {
-            "created_at": now,
-            "slack_team": attempt.slack_team,
-            "slack_user": attempt.slack_user,
-            "channel": attempt.channel,
-            "identity": attempt.identity,
-            "task_id": attempt.task_id,
-            "tickets": tickets_to_json(attempt.tickets),
+            **_attempt_columns(attempt, now),
             "outcome": _PENDING,
             "submission_key": attempt.submission_key,
             "lease_until": now + lease,
@@ -211,14 +205,8 @@ class AuditStore:
         """
         now = _now()
         values = {
-            "created_at": now,
+            **_attempt_columns(attempt, now),
             "finished_at": now,
-            "slack_team": attempt.slack_team,
-            "slack_user": attempt.slack_user,
-            "channel": attempt.channel,
-            "identity": attempt.identity,
-            "task_id": attempt.task_id,
-            "tickets": tickets_to_json(attempt.tickets),
             "outcome": Outcome.REFUSED.value,
             "error_code": _clip(error_code, NAME_LENGTH),
             "error_msg": _clip(error_msg, ERROR_MSG_LENGTH),
@@ -400,6 +388,19 @@ def _check_sqlite_folder(url: URL) -> None:
             f"DATABASE_URL={redacted(url)} puts the SQLite file in {folder}, which is not a "
             "folder; create it, or point DATABASE_URL at a file in an existing folder"
         )
+
+
+def _attempt_columns(attempt: Attempt, now: datetime) -> dict[str, Any]:
+    """The columns every record of an attempt starts with, pending or refused."""
+    return {
+        "created_at": now,
+        "slack_team": attempt.slack_team,
+        "slack_user": attempt.slack_user,
+        "channel": attempt.channel,
+        "identity": attempt.identity,
+        "task_id": attempt.task_id,
+        "tickets": tickets_to_json(attempt.tickets),
+    }
 
 
 def _now() -> datetime:
