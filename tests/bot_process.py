@@ -21,6 +21,9 @@ import httpx
 
 from tests.peers.server import free_port
 
+REPO = Path(__file__).resolve().parents[1]
+"""The checkout the bot runs from, as ``python -m bot``."""
+
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 

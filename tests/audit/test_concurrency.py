@@ -6,7 +6,6 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import insert
 
@@ -15,8 +14,8 @@ from bot.audit.engine import create_engine
 from bot.audit.schema import audit_records
 from bot.audit.store import AuditStore, DuplicateSubmission, Outcome, TaskInFlight
 from tests.audit.attempts import TASK, attempt, outlive_lease
+from tests.bot_process import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
 LEASE = timedelta(minutes=1)
 
 
@@ -88,7 +87,7 @@ async def _race(database_url: str, submission_keys: list[str]) -> list[dict[str,
             "tests.audit.contender",
             database_url,
             key,
-            cwd=ROOT,
+            cwd=REPO,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )

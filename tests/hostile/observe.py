@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.bot_process import run_bot_command
+from tests.bot_process import REPO, run_bot_command
 from tests.integration.stack import Stack
 
-REPO = Path(__file__).resolve().parents[2]
 TRACEBACK_MARKS = ("Traceback (most recent call last)", "Exception in ASGI application")
 RECORD_START = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} [A-Z]+ ")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bot_process import BotProcess
+from tests.bot_process import REPO, BotProcess
 from tests.peers.coc import CocPeer
 from tests.peers.iam import IamPeer
 from tests.peers.keyring import Key, Keyring
@@ -192,7 +192,7 @@ def running_stack(workdir: Path, **extra_env: str) -> Iterator[Stack]:
     with peers() as (slack, coc, iam, keyring, urls):
         env = bot_env(urls, workdir, **extra_env)
         with (
-            BotProcess(env, Path(__file__).resolve().parents[2]) as bot,
+            BotProcess(env, REPO) as bot,
             SlackDriver(bot.url, SIGNING_SECRET, slack) as driver,
         ):
             yield Stack(slack, coc, iam, keyring, bot, driver, workdir, env)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.audit.attempts import JSON_KEYS
-from tests.bot_process import BotProcess, run_bot_command
+from tests.bot_process import REPO, BotProcess, run_bot_command
 from tests.integration.stack import (
     CHANNEL,
     EMAIL_OPERATOR,
@@ -25,8 +25,6 @@ from tests.integration.stack import (
 from tests.peers.coc import Fault
 from tests.postgres import temporary_database
 from tests.slack_driver import SlackDriver
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def audit(stack: Stack, *args: str) -> list[dict]:

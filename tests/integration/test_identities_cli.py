@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot_process import run_bot_command
+from tests.bot_process import REPO, run_bot_command
 from tests.integration.stack import (
     ALLOWED_CHANNEL,
     BASE_AK,
@@ -23,7 +23,6 @@ from tests.integration.stack import (
     SANDBOX_OPERATOR,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET_VALUES = (PROD_AK, PROD_SK, BASE_AK, BASE_SK)
 _HEADING = re.compile(r"(?P<name>\S+) \((?P<kind>\w+)\)")
 _ROW = re.compile(r"^\s+(?P<label>[a-z ]+):\s+(?P<value>.*)$")

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bot_process import BotProcess, run_bot_command
+from tests.bot_process import REPO, BotProcess, run_bot_command
 from tests.integration.stack import (
     CHANNEL,
     IDENTITY_MAP,
@@ -31,7 +31,6 @@ from tests.slack_driver import values_for
 
 APP_TOKEN = "xapp-1-A0APPID001-1111-socketmodeintegration"
 PING_INTERVAL = "1.0"
-REPO = Path(__file__).resolve().parents[2]
 _LINE = re.compile(r"^\S+ \S+ [A-Z]+ (?P<name>\S+) \[(?P<request_id>[^\]]+)\] (?P<message>.*)$", re.MULTILINE)
 
 
