@@ -35,7 +35,7 @@ _CONTINUATION = "\n    "
 
 # Libraries whose own per-request lines at INFO would repeat ours; some carry full URLs,
 # and slack_sdk's DEBUG lines carry whole Socket Mode envelopes.
-_QUIET = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "aiosqlite", "asyncio", "watchfiles", "aiohttp")
+_QUIET = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "asyncio", "watchfiles", "aiohttp")
 
 
 def new_request_id() -> str:

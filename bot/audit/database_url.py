@@ -1,4 +1,4 @@
-"""``DATABASE_URL`` in the forms operators and platforms write it, turned into async drivers."""
+"""``DATABASE_URL`` in the forms operators and platforms write it, turned into the store's drivers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError
 
-_SQLITE = "sqlite+aiosqlite"
+_SQLITE = "sqlite+pysqlite"
 _POSTGRESQL = "postgresql+asyncpg"
 _EXAMPLES = "sqlite:///enable-schedule.db or postgresql://user@host:5432/db"
 
@@ -17,8 +17,8 @@ def redacted(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def async_url(database_url: str) -> URL:
-    """Return ``database_url`` for the async driver of its database, or raise ConfigError.
+def driver_url(database_url: str) -> URL:
+    """Return ``database_url`` for the store's driver of its database, or raise ConfigError.
 
     ``postgres://`` (Heroku's spelling) and any PostgreSQL or SQLite driver name are
     accepted; the URL's password never appears in the error.

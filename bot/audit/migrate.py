@@ -11,7 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.audit.engine import Database
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +36,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine) -> None:
+async def upgrade(database: Database) -> None:
     """Run every migration not yet applied, in one transaction.
 
     Processes starting together take turns: PostgreSQL through an advisory lock held until
     the transaction ends, SQLite through the write lock its engine takes at BEGIN.
     """
     lock = _migrating.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    async with lock, engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    async with lock:
+        await database.write(_upgrade)
 
 
 def _upgrade(connection: Connection) -> None:

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import URL, Row
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import URL, Connection, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
-from bot.audit.database_url import async_url, redacted
-from bot.audit.engine import READ_ONLY, create_engine
+from bot.audit.database_url import driver_url, redacted
+from bot.audit.engine import Database, open_database
 from bot.audit.migrate import upgrade
 from bot.audit.records import Attempt, AuditRecord, Outcome, tickets_from_json, tickets_to_json
 from bot.audit.schema import ERROR_MSG_LENGTH, NAME_LENGTH, NOTE_LENGTH, audit_records
@@ -44,6 +43,24 @@ logger = logging.getLogger(__name__)
 _table = audit_records
 _columns = tuple(audit_records.c)
 _PENDING = Outcome.PENDING.value
+
+# Built once: SQLAlchemy then compiles each of them once, not on every call.
+_INSERT = insert(_table).returning(*_columns)
+_FINISH = update(_table).where(_table.c.id == bindparam("record_id"), _table.c.outcome == _PENDING).returning(*_columns)
+_EXTEND = (
+    update(_table)
+    .where(_table.c.id == bindparam("record_id"), _table.c.outcome == _PENDING)
+    .values(lease_until=bindparam("until"))
+    .returning(_table.c.id)
+)
+_TAKE_OVER = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("record_id"), _table.c.outcome == _PENDING, _table.c.lease_until <= bindparam("now")
+    )
+    .values(lease_until=bindparam("until"))
+    .returning(_table.c.id)
+)
 
 # A conflicting record can finish between our failed insert and the read that looks for
 # it; the insert is then simply tried again.
@@ -75,9 +92,8 @@ class TaskInFlight(StoreError):
 class AuditStore:
     """The audit trail on SQLite or PostgreSQL. Create it with :meth:`open`."""
 
-    def __init__(self, engine: AsyncEngine, url: URL) -> None:
-        self._engine = engine
-        self._reader = engine.execution_options(**{READ_ONLY: True})
+    def __init__(self, database: Database, url: URL) -> None:
+        self._database = database
         self._where = redacted(url)
 
     @classmethod
@@ -87,12 +103,12 @@ class AuditStore:
         Raises ConfigError for a URL that cannot be used, StoreError when the database
         cannot be reached or migrated.
         """
-        url = async_url(database_url)
+        url = driver_url(database_url)
         _check_sqlite_folder(url)
-        store = cls(create_engine(url), url)
+        store = cls(open_database(url), url)
         try:
             async with store._translated("prepare the audit schema"):
-                await upgrade(store._engine)
+                await upgrade(store._database)
         except BaseException:
             await store.close()
             raise
@@ -100,7 +116,7 @@ class AuditStore:
         return store
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._database.dispose()
 
     async def __aenter__(self) -> AuditStore:
         return self
@@ -115,8 +131,8 @@ class AuditStore:
 
     async def ping(self) -> None:
         """Raise StoreError unless the database answers."""
-        async with self._translated("answer a ping"), self._reader.connect() as connection:
-            await connection.execute(select(1))
+        async with self._translated("answer a ping"):
+            await self._database.read(lambda connection: connection.execute(select(1)).one())
 
     async def begin(self, attempt: Attempt, *, lease: timedelta) -> AuditRecord:
         """Record ``attempt`` as pending, held for ``lease`` unless :meth:`extend` renews it.
@@ -182,14 +198,8 @@ class AuditStore:
             "note": _clip(note, NOTE_LENGTH),
         }
 
-        statement = (
-            update(_table)
-            .where(_table.c.id == record_id, _table.c.outcome == _PENDING)
-            .values(values)
-            .returning(*_columns)
-        )
-        async with self._translated(f"finish audit record {record_id}"), self._engine.begin() as connection:
-            row = (await connection.execute(statement)).one_or_none()
+        async with self._translated(f"finish audit record {record_id}"):
+            row = await self._database.write(_one_or_none(_FINISH, {"record_id": record_id, **values}))
 
         if row is None:
             raise self._not_pending(record_id, await self.get(record_id))
@@ -249,18 +259,9 @@ class AuditStore:
         """Hold an abandoned record for ``lease``; true for exactly one of any concurrent callers."""
         _check_lease(lease)
         now = _now()
-        statement = (
-            update(_table)
-            .where(
-                _table.c.id == record_id,
-                _table.c.outcome == _PENDING,
-                _table.c.lease_until <= now,
-            )
-            .values(lease_until=now + lease)
-            .returning(_table.c.id)
-        )
-        async with self._translated(f"take over audit record {record_id}"), self._engine.begin() as connection:
-            taken = (await connection.execute(statement)).one_or_none() is not None
+        parameters = {"record_id": record_id, "now": now, "until": now + lease}
+        async with self._translated(f"take over audit record {record_id}"):
+            taken = await self._database.write(_one_or_none(_TAKE_OVER, parameters)) is not None
 
         if taken:
             logger.info("Took over abandoned audit record %s", record_id)
@@ -269,14 +270,9 @@ class AuditStore:
     async def extend(self, record_id: int, *, lease: timedelta) -> None:
         """Renew a pending record's lease so that nobody takes it over while COC is slow."""
         _check_lease(lease)
-        statement = (
-            update(_table)
-            .where(_table.c.id == record_id, _table.c.outcome == _PENDING)
-            .values(lease_until=_now() + lease)
-            .returning(_table.c.id)
-        )
-        async with self._translated(f"extend audit record {record_id}"), self._engine.begin() as connection:
-            extended = (await connection.execute(statement)).one_or_none() is not None
+        parameters = {"record_id": record_id, "until": _now() + lease}
+        async with self._translated(f"extend audit record {record_id}"):
+            extended = await self._database.write(_one_or_none(_EXTEND, parameters)) is not None
 
         if not extended:
             raise self._not_pending(record_id, await self.get(record_id))
@@ -309,12 +305,8 @@ class AuditStore:
         )
 
     async def _insert(self, values: dict[str, Any], action: str) -> AuditRecord:
-        statement = insert(_table).values(values).returning(*_columns)
-        async with (
-            self._translated(action, passthrough=(IntegrityError,)),
-            self._engine.begin() as connection,
-        ):
-            row = (await connection.execute(statement)).one()
+        async with self._translated(action, passthrough=(IntegrityError,)):
+            row = await self._database.write(lambda connection: connection.execute(_INSERT, values).one())
         return _record(row)
 
     async def _one(self, *conditions: ColumnElement[bool]) -> AuditRecord | None:
@@ -328,8 +320,8 @@ class AuditStore:
         limit: int | None = None,
     ) -> list[AuditRecord]:
         statement = select(*_columns).where(*conditions).order_by(*order).limit(limit)
-        async with self._translated("read audit records"), self._reader.connect() as connection:
-            rows = (await connection.execute(statement)).all()
+        async with self._translated("read audit records"):
+            rows = await self._database.read(lambda connection: connection.execute(statement).all())
         return [_record(row) for row in rows]
 
     def _not_pending(self, record_id: int, current: AuditRecord | None) -> StoreError:
@@ -348,6 +340,10 @@ class AuditStore:
             raise
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"The audit store at {self._where} could not {action}: {_reason(exc)}") from exc
+
+
+def _one_or_none(statement: Any, parameters: dict[str, Any]) -> Callable[[Connection], Row[Any] | None]:
+    return lambda connection: connection.execute(statement, parameters).one_or_none()
 
 
 def _record(row: Row[Any]) -> AuditRecord:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
-from sqlalchemy import insert
+import asyncpg
 
-from bot.audit.database_url import async_url
-from bot.audit.engine import create_engine
-from bot.audit.schema import audit_records
+from bot.audit.database_url import driver_url
 from bot.audit.store import AuditStore, DuplicateSubmission, Outcome, TaskInFlight
 from tests.audit.attempts import TASK, attempt, outlive_lease
 from tests.bot_process import REPO
@@ -55,17 +56,46 @@ async def test_exactly_one_of_two_concurrent_callers_takes_over(store: AuditStor
 
 async def test_reading_the_trail_does_not_wait_for_a_writer(store: AuditStore, database_url: str) -> None:
     kept = await store.refuse(attempt(), error_code=None, error_msg="committed")
-    writer = create_engine(async_url(database_url))
-    try:
-        async with writer.begin() as connection:
-            row = {"created_at": datetime.now(UTC), "outcome": "refused", "tickets": []}
-            row |= {"slack_team": "T", "slack_user": "U", "channel": "C", "task_id": TASK}
-            await connection.execute(insert(audit_records), row)
 
-            # Still inside the writer's open transaction: its row is not visible yet.
-            assert [record.id for record in await store.query()] == [kept.id]
+    async with _uncommitted_row(database_url):
+        # Another connection holds the write lock over a row it has not committed.
+        assert [record.id for record in await store.query()] == [kept.id]
+
+
+_INSERT_ROW = (
+    "INSERT INTO audit_records (created_at, slack_team, slack_user, channel, task_id, tickets, outcome) "
+    f"VALUES (CURRENT_TIMESTAMP, 'T', 'U', 'C', '{TASK}', '[]', 'refused')"
+)
+
+
+@asynccontextmanager
+async def _uncommitted_row(database_url: str) -> AsyncIterator[None]:
+    """Insert a row through a connection of the test's own, and keep its transaction open."""
+    url = driver_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        lite = sqlite3.connect(str(url.database), isolation_level=None)
+        try:
+            lite.execute("BEGIN IMMEDIATE")
+            lite.execute(_INSERT_ROW)
+            yield
+        finally:
+            lite.rollback()
+            lite.close()
+        return
+    postgres = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        async with postgres.transaction():
+            await postgres.execute(_INSERT_ROW)
+            yield
+            raise _RollBack
+    except _RollBack:
+        pass
     finally:
-        await writer.dispose()
+        await postgres.close()
+
+
+class _RollBack(Exception):
+    """Leaves the test's own transaction without committing it."""
 
 
 async def _release(processes: list[asyncio.subprocess.Process]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.audit.database_url import async_url
+from bot.audit.database_url import driver_url
 from bot.audit.store import AuditStore
 from bot.errors import ConfigError, StoreError
 from tests.peers.server import free_port
@@ -23,8 +23,8 @@ _PASSWORDS = st.text(alphabet=string.ascii_letters + string.digits, min_size=8, 
 @pytest.mark.parametrize(
     ("given_url", "expected"),
     [
-        ("sqlite:///enable-schedule.db", "sqlite+aiosqlite:///enable-schedule.db"),
-        ("sqlite:////var/lib/bot/audit.db", "sqlite+aiosqlite:////var/lib/bot/audit.db"),
+        ("sqlite:///enable-schedule.db", "sqlite+pysqlite:///enable-schedule.db"),
+        ("sqlite:////var/lib/bot/audit.db", "sqlite+pysqlite:////var/lib/bot/audit.db"),
         ("postgresql://bot@db:5432/audit", "postgresql+asyncpg://bot@db:5432/audit"),
         ("postgres://bot@db:5432/audit", "postgresql+asyncpg://bot@db:5432/audit"),
         ("postgresql+asyncpg://bot@db/audit", "postgresql+asyncpg://bot@db/audit"),
@@ -33,11 +33,11 @@ _PASSWORDS = st.text(alphabet=string.ascii_letters + string.digits, min_size=8, 
     ],
 )
 def test_database_urls_are_turned_to_async_drivers(given_url: str, expected: str) -> None:
-    assert async_url(given_url).render_as_string(hide_password=False) == expected
+    assert driver_url(given_url).render_as_string(hide_password=False) == expected
 
 
 def test_libpq_sslmode_becomes_asyncpgs_ssl() -> None:
-    url = async_url("postgres://bot:pw@db.example.com:5432/audit?sslmode=require")
+    url = driver_url("postgres://bot:pw@db.example.com:5432/audit?sslmode=require")
 
     assert dict(url.query) == {"ssl": "require"}
 
@@ -49,7 +49,7 @@ def test_libpq_sslmode_becomes_asyncpgs_ssl() -> None:
 @given(password=_PASSWORDS)
 def test_a_bad_url_is_a_config_error_naming_database_url_but_not_the_password(bad_url: str, password: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        async_url(bad_url.format(password=password))
+        driver_url(bad_url.format(password=password))
 
     assert "DATABASE_URL" in str(raised.value)
     assert password not in str(raised.value)
@@ -59,7 +59,7 @@ def test_a_bad_url_is_a_config_error_naming_database_url_but_not_the_password(ba
 @pytest.mark.parametrize("memory_url", ["sqlite://", "sqlite:///:memory:"])
 def test_an_in_memory_sqlite_database_is_refused(memory_url: str) -> None:
     with pytest.raises(ConfigError, match="in-memory"):
-        async_url(memory_url)
+        driver_url(memory_url)
 
 
 async def test_an_unreachable_postgresql_port_is_a_store_error_without_the_password() -> None:

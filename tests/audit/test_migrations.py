@@ -11,11 +11,11 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.audit.database_url import async_url
-from bot.audit.engine import create_engine
+from bot.audit.database_url import driver_url
+from bot.audit.engine import Database, open_database
 from bot.audit.migrate import VERSION_TABLE, alembic_config
 from bot.audit.schema import audit_records
 from bot.audit.store import AuditStore
@@ -42,21 +42,21 @@ AUDIT_COLUMNS = {
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(async_url(database_url))
-    yield engine
-    await engine.dispose()
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = open_database(driver_url(database_url))
+    yield database
+    await database.dispose()
 
 
-async def _inspect(engine: AsyncEngine, look: Any) -> Any:
-    async with engine.connect() as connection:
-        return await connection.run_sync(lambda sync: look(inspect(sync)))
+async def _inspect(database: Database, look: Any) -> Any:
+    return await database.read(lambda connection: look(inspect(connection)))
 
 
-async def _versions(engine: AsyncEngine) -> list[str]:
-    async with engine.connect() as connection:
-        rows = await connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
-        return [row[0] for row in rows]
+async def _versions(database: Database) -> list[str]:
+    rows = await database.read(
+        lambda connection: connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+    )
+    return [row[0] for row in rows]
 
 
 def _head() -> str:
@@ -65,20 +65,20 @@ def _head() -> str:
     return head
 
 
-async def test_opening_a_fresh_database_creates_the_audit_schema(database_url: str, engine: AsyncEngine) -> None:
-    assert "audit_records" not in await _inspect(engine, lambda i: i.get_table_names())
+async def test_opening_a_fresh_database_creates_the_audit_schema(database_url: str, database: Database) -> None:
+    assert "audit_records" not in await _inspect(database, lambda i: i.get_table_names())
 
     await (await AuditStore.open(database_url)).close()
 
-    tables = await _inspect(engine, lambda i: i.get_table_names())
+    tables = await _inspect(database, lambda i: i.get_table_names())
     assert {"audit_records", VERSION_TABLE} <= set(tables)
-    assert await _versions(engine) == [_head()]
+    assert await _versions(database) == [_head()]
 
 
-async def test_pending_records_are_unique_per_task_by_a_partial_index(database_url: str, engine: AsyncEngine) -> None:
+async def test_pending_records_are_unique_per_task_by_a_partial_index(database_url: str, database: Database) -> None:
     await (await AuditStore.open(database_url)).close()
 
-    indexes = {index["name"]: index for index in await _inspect(engine, lambda i: i.get_indexes("audit_records"))}
+    indexes = {index["name"]: index for index in await _inspect(database, lambda i: i.get_indexes("audit_records"))}
 
     pending = indexes["uq_audit_records_pending_task"]
     assert pending["unique"]
@@ -89,7 +89,7 @@ async def test_pending_records_are_unique_per_task_by_a_partial_index(database_u
 
 
 async def test_the_database_itself_refuses_a_second_pending_record_of_a_task(
-    database_url: str, engine: AsyncEngine
+    database_url: str, database: Database
 ) -> None:
     await (await AuditStore.open(database_url)).close()
     row = {
@@ -100,37 +100,41 @@ async def test_the_database_itself_refuses_a_second_pending_record_of_a_task(
         "task_id": "ST" + "A" * 24,
         "tickets": [],
     }
-    async with engine.begin() as connection:
-        await connection.execute(insert(audit_records), [{**row, "outcome": "enabled"}] * 2)
-        await connection.execute(insert(audit_records), {**row, "outcome": "pending"})
+
+    def two_enabled_and_one_pending(connection: Connection) -> None:
+        connection.execute(insert(audit_records), [{**row, "outcome": "enabled"}] * 2)
+        connection.execute(insert(audit_records), {**row, "outcome": "pending"})
+
+    await database.write(two_enabled_and_one_pending)
 
     with pytest.raises(IntegrityError):
-        async with engine.begin() as connection:
-            await connection.execute(insert(audit_records), {**row, "outcome": "pending"})
+        await database.write(
+            lambda connection: connection.execute(insert(audit_records), {**row, "outcome": "pending"})
+        )
 
 
-async def test_a_second_open_migrates_nothing_and_keeps_the_records(database_url: str, engine: AsyncEngine) -> None:
+async def test_a_second_open_migrates_nothing_and_keeps_the_records(database_url: str, database: Database) -> None:
     async with await AuditStore.open(database_url) as store:
         kept = await store.refuse(attempt(), error_code=None, error_msg="before the second open")
 
     async with await AuditStore.open(database_url) as store:
         assert await store.get(kept.id) == kept
 
-    assert await _versions(engine) == [_head()]
+    assert await _versions(database) == [_head()]
 
 
-async def test_bot_processes_starting_together_all_open_the_store(database_url: str, engine: AsyncEngine) -> None:
+async def test_bot_processes_starting_together_all_open_the_store(database_url: str, database: Database) -> None:
     stores = await asyncio.gather(*(AuditStore.open(database_url) for _ in range(4)))
     for store in stores:
         await store.close()
 
-    assert await _versions(engine) == [_head()]
+    assert await _versions(database) == [_head()]
 
 
-async def test_the_migrated_table_has_the_columns_the_store_queries(database_url: str, engine: AsyncEngine) -> None:
+async def test_the_migrated_table_has_the_columns_the_store_queries(database_url: str, database: Database) -> None:
     await (await AuditStore.open(database_url)).close()
 
-    columns = await _inspect(engine, lambda i: i.get_columns("audit_records"))
+    columns = await _inspect(database, lambda i: i.get_columns("audit_records"))
 
     assert {column["name"] for column in columns} == {column.name for column in audit_records.columns}
     nullable = {column["name"]: column["nullable"] for column in columns}
@@ -139,13 +143,13 @@ async def test_the_migrated_table_has_the_columns_the_store_queries(database_url
     )
 
 
-async def test_no_column_can_hold_a_secret(database_url: str, engine: AsyncEngine) -> None:
+async def test_no_column_can_hold_a_secret(database_url: str, database: Database) -> None:
     await (await AuditStore.open(database_url)).close()
 
     def all_columns(inspector: Any) -> dict[str, set[str]]:
         return {table: {c["name"] for c in inspector.get_columns(table)} for table in inspector.get_table_names()}
 
-    tables = await _inspect(engine, all_columns)
+    tables = await _inspect(database, all_columns)
 
     # Any new column has to be added here on purpose, after asking whether it could hold a
     # key, token, signature or request body.
