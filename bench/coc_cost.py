@@ -50,12 +50,12 @@ def _measure(calls: Sequence[str], enable: Callable[[str], Any]) -> dict[str, fl
 
 
 def ours(url: str, task_ids: Sequence[str]) -> dict[str, float]:
-    import httpx
     from pydantic import SecretStr
 
     from bot.coc.client import CocClient
     from bot.coc.tasks import Ticket, TicketType
     from bot.identities.credentials import Credentials
+    from bot.transport import new_client
 
     credentials = Credentials(PROD_AK, SecretStr(PROD_SK))
     tickets = [
@@ -63,11 +63,8 @@ def ours(url: str, task_ids: Sequence[str]) -> dict[str, float]:
     ]
 
     async def main() -> dict[str, float]:
-        # As the bot builds it in bot/runtime.py, with COC's default timeout.
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(10.0, connect=5.0),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        ) as http:
+        # The bot's own client, with COC's default timeout.
+        async with new_client(10.0) as http:
             coc = CocClient(http, url, retries=2)
             for task_id in task_ids[:WARMUP_CALLS]:
                 await coc.enable_task(task_id, tickets, credentials, PROD_DOMAIN)

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 
-import httpx
 from pydantic_settings import BaseSettings
 from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs
-from bot.audit.database_url import async_url
+from bot import logs, transport
+from bot.audit.database_url import driver_url
 from bot.audit.store import AuditStore
 from bot.coc import answers
 from bot.coc.client import CocClient
@@ -235,7 +234,7 @@ def _unreachable_slack(settings: SlackSettings, exc: Exception) -> str:
 async def _store(settings: StoreSettings) -> Row:
     what = "audit store"
     try:
-        backend = async_url(settings.database_url).get_backend_name()
+        backend = driver_url(settings.database_url).get_backend_name()
         async with await AuditStore.open(settings.database_url) as store:
             await store.ping()
     except ConfigError as exc:
@@ -251,8 +250,8 @@ async def _coc_access(identity_map: IdentityMap, coc: CocSettings, iam: IamSetti
     except ConfigError as exc:
         return [failed("COC access", str(exc))]
 
-    timeout = httpx.Timeout(coc.timeout_seconds, connect=min(coc.timeout_seconds, 5.0))
-    async with httpx.AsyncClient(timeout=timeout, headers={"User-Agent": "enable-schedule-check/0.1"}) as http:
+    # The bot's own client, so that the doctor reaches COC and IAM the way the bot does.
+    async with transport.new_client(coc.timeout_seconds) as http:
         # One try each: the doctor reports what happens now, a retry would only hide it.
         client = CocClient(http, base_url, retries=0)
         provider = CredentialProvider(

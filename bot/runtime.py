@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError as SdkApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs, retry
+from bot import logs, retry, transport
 from bot.audit.store import AuditStore
 from bot.coc.client import CocClient
 from bot.enabling.parts import EnablingParts
@@ -73,14 +73,8 @@ class Runtime:
         """Build every part; a bad identity map or store stops here with a message naming the fix."""
         identities = IdentityMapHolder(settings.identities.identity_map)
         store = await AuditStore.open(settings.store.database_url)
-        timeout = settings.coc.timeout_seconds
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            # Room for every enable of a busy change window in flight at once. Fewer idle
-            # connections are kept, since httpcore's pool checks each one on every request.
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-            headers={"User-Agent": "enable-schedule/0.1"},
-        )
+        # Room for every enable of a busy change window in flight at once.
+        http = transport.new_client(settings.coc.timeout_seconds, max_connections=256)
         # One pooled session for every Web API call, instead of a connection per call.
         slack_session = aiohttp.ClientSession()
         slack = AsyncWebClient(
