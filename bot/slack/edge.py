@@ -46,6 +46,8 @@ _FOREIGN = ("event", "authorizations", "function_data", "assistant_thread", "ite
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""How JSON writes a UTF-16 surrogate; only a payload holding one needs the costlier check."""
 
 
 class Refusal(Exception):
@@ -117,7 +119,8 @@ def check_shape(body: bytes) -> dict[str, Any]:
         try:
             payload = json.loads(fields["payload"])
             # JSON may escape lone surrogates, which no later encoding to UTF-8 survives.
-            json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            if _SURROGATE_ESCAPE.search(fields["payload"]):
+                json.dumps(payload, ensure_ascii=False).encode("utf-8")
         except (ValueError, RecursionError) as exc:
             # RecursionError: nesting deeper than the parser goes is no payload of Slack's.
             raise Refusal(400, "payload is not JSON in valid Unicode") from exc
