@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot import retry
-from bot.transport import new_client
+from bot.transport import environment_proxies, new_client
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -184,3 +184,34 @@ async def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPat
 
     assert proxied == []
     assert direct[0].startswith(b"GET /v1/schedule/task HTTP/1.1")
+
+
+def test_proxies_are_read_from_the_environment_as_httpx_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", "proxy.corp.example:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://tls-proxy.corp.example:8080")
+
+    assert environment_proxies() == {
+        "http": "http://proxy.corp.example:3128",
+        "https": "http://tls-proxy.corp.example:8080",
+    }
+
+
+async def test_a_proxy_refusing_the_tunnel_is_a_proxy_error_without_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def refuse(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    async with serving(refuse) as (proxy_url, heads):
+        monkeypatch.setenv("HTTPS_PROXY", proxy_url.replace("://", "://ops:proxy-password-123@"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with pytest.raises(httpx.ProxyError) as raised:
+            await _post("https://coc.example.invalid")
+
+    assert heads[0].startswith(b"CONNECT coc.example.invalid:443 HTTP/1.1")
+    assert not isinstance(raised.value, retry.NOT_SENT + retry.BROKEN)
+    assert "proxy-password-123" not in str(raised.value)

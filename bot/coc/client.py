@@ -30,7 +30,13 @@ JSON = "application/json"
 """What Huawei's own COC client sends without a body."""
 
 # Transport errors raised before the request could reach COC.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,8 @@ class CocClient:
 
 
 def _transport_reason(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ProxyError):
+        return f"the proxy did not carry the call to COC ({str(exc)[:120]})"
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         return f"COC could not be reached ({exc.__class__.__name__}: {str(exc)[:120]})"
     if isinstance(exc, httpx.TimeoutException):
