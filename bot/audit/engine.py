@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -21,6 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+logger = logging.getLogger(__name__)
 
 SQLITE_LOCK_WAIT_SECONDS = 15.0
 """How long a transaction waits for another process to release SQLite's write lock."""
@@ -154,8 +157,13 @@ class _Locked(Exception):
         self.error = error
 
 
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
 def _locked(exc: OperationalError) -> bool:
-    return getattr(exc.orig, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED")
+    # The low byte is the primary code; the rest tells extended ones such as SQLITE_BUSY_RECOVERY.
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -170,8 +178,12 @@ def _sqlite_engine(url: URL) -> Engine:
         # Switching to WAL waits on another process that is creating the schema, so only this
         # step, once per connection, may wait inside the driver.
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_LOCK_WAIT_SECONDS * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA busy_timeout = 0")
+        (mode,) = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+        if str(mode).lower() == "wal":
+            cursor.execute("PRAGMA busy_timeout = 0")
+        else:
+            # Without WAL a reader blocks a commit, which only the driver's own wait gets past.
+            logger.warning("SQLite refused WAL mode (journal mode %s); writes may stall other requests", mode)
         # In WAL mode NORMAL survives a crash of the process; only a power cut may lose the
         # last commits, where FULL would fsync on every one of them.
         cursor.execute("PRAGMA synchronous = NORMAL")
