@@ -29,14 +29,9 @@ JSON_UTF8 = "application/json;charset=utf-8"
 JSON = "application/json"
 """What Huawei's own COC client sends without a body."""
 
-# Transport errors raised before the request could reach COC.
-_NEVER_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.ProxyError,
-    httpx.UnsupportedProtocol,
-)
+# Transport errors raised before the request could reach COC: those worth a retry, and
+# those no retry would help.
+_NEVER_SENT = (*retry.NOT_SENT, httpx.PoolTimeout, httpx.ProxyError, httpx.UnsupportedProtocol)
 
 
 @dataclass(frozen=True)
