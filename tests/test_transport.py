@@ -61,17 +61,27 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def _answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(OK)
+    await writer.drain()
+
+
+@pytest.fixture
+def proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The environment with no proxy variable set; tests set the ones they need on it."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
 async def _post(url: str, timeout: float = 2.0) -> httpx.Response:
     async with new_client(timeout) as http:
         return await http.post(f"{url}/v1/schedule/task/ST1/enable", json={"ticket_infos": []})
 
 
 async def test_an_answer_comes_back_whole_with_the_headers_sent() -> None:
-    async def answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(OK)
-        await writer.drain()
-
-    async with serving(answer) as (url, heads), new_client(2.0) as http:
+    async with serving(_answer) as (url, heads), new_client(2.0) as http:
         response = await http.post(f"{url}/enable", json={"a": 1}, headers={"X-Sdk-Date": "20261203T000000Z"})
 
     assert response.status_code == 200
@@ -154,15 +164,9 @@ async def test_a_url_with_an_unknown_scheme_is_refused_before_sending() -> None:
             await http.get("ftp://127.0.0.1/enable")
 
 
-async def test_http_proxy_from_the_environment_carries_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(OK)
-        await writer.drain()
-
-    async with serving(answer) as (proxy_url, heads):
-        monkeypatch.setenv("HTTP_PROXY", proxy_url)
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
+async def test_http_proxy_from_the_environment_carries_calls(proxy_env: pytest.MonkeyPatch) -> None:
+    async with serving(_answer) as (proxy_url, heads):
+        proxy_env.setenv("HTTP_PROXY", proxy_url)
         async with new_client(2.0) as http:
             response = await http.get("http://coc.example.invalid/v1/schedule/task")
 
@@ -171,14 +175,10 @@ async def test_http_proxy_from_the_environment_carries_calls(monkeypatch: pytest
     assert heads[0].startswith(b"GET http://coc.example.invalid/v1/schedule/task HTTP/1.1")
 
 
-async def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def answer(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(OK)
-        await writer.drain()
-
-    async with serving(answer) as (proxy_url, proxied), serving(answer) as (target_url, direct):
-        monkeypatch.setenv("HTTP_PROXY", proxy_url)
-        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+async def test_no_proxy_hosts_are_reached_directly(proxy_env: pytest.MonkeyPatch) -> None:
+    async with serving(_answer) as (proxy_url, proxied), serving(_answer) as (target_url, direct):
+        proxy_env.setenv("HTTP_PROXY", proxy_url)
+        proxy_env.setenv("NO_PROXY", "127.0.0.1")
         async with new_client(2.0) as http:
             await http.get(f"{target_url}/v1/schedule/task")
 
@@ -186,11 +186,9 @@ async def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPat
     assert direct[0].startswith(b"GET /v1/schedule/task HTTP/1.1")
 
 
-def test_proxies_are_read_from_the_environment_as_httpx_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ALL_PROXY", "proxy.corp.example:3128")
-    monkeypatch.setenv("HTTPS_PROXY", "http://tls-proxy.corp.example:8080")
+def test_proxies_are_read_from_the_environment_as_httpx_reads_them(proxy_env: pytest.MonkeyPatch) -> None:
+    proxy_env.setenv("ALL_PROXY", "proxy.corp.example:3128")
+    proxy_env.setenv("HTTPS_PROXY", "http://tls-proxy.corp.example:8080")
 
     assert environment_proxies() == {
         "http": "http://proxy.corp.example:3128",
@@ -199,16 +197,14 @@ def test_proxies_are_read_from_the_environment_as_httpx_reads_them(monkeypatch: 
 
 
 async def test_a_proxy_refusing_the_tunnel_is_a_proxy_error_without_its_password(
-    monkeypatch: pytest.MonkeyPatch,
+    proxy_env: pytest.MonkeyPatch,
 ) -> None:
     async def refuse(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
 
     async with serving(refuse) as (proxy_url, heads):
-        monkeypatch.setenv("HTTPS_PROXY", proxy_url.replace("://", "://ops:proxy-password-123@"))
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
+        proxy_env.setenv("HTTPS_PROXY", proxy_url.replace("://", "://ops:proxy-password-123@"))
         with pytest.raises(httpx.ProxyError) as raised:
             await _post("https://coc.example.invalid")
 
