@@ -50,7 +50,7 @@ class Database(ABC):
 
     @abstractmethod
     async def dispose(self) -> None:
-        """Close every connection; wait for a transaction still running to end first."""
+        """Close every connection."""
 
 
 def open_database(url: URL) -> Database:
